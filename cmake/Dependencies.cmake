@@ -1,0 +1,12 @@
+# All from Debian's packages (see scripts/lib/packages).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(OpenSSL REQUIRED)
+find_package(spdlog REQUIRED)
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+if(KEYFLOW_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+namespace keyflow {
+
+// A fixed set of PostgreSQL connections shared by worker threads. libpqxx is synchronous, so
+// callers run on worker threads, never on an I/O thread. Broken connections are dropped and
+// replaced on the next acquire.
+class ConnectionPool {
+ public:
+  ConnectionPool(std::string url, std::size_t size);
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  class Lease {
+   public:
+    Lease(ConnectionPool& pool, std::unique_ptr<pqxx::connection> conn)
+        : pool_(&pool), conn_(std::move(conn)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    pqxx::connection& operator*() { return *conn_; }
+    pqxx::connection* operator->() { return conn_.get(); }
+    // Do not return this connection to the pool (it is broken or in an unknown state).
+    void discard() { conn_.reset(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<pqxx::connection> conn_;
+  };
+
+  Lease acquire();
+
+  // Runs fn(pqxx::work&) in a transaction and commits; retries on serialization failures and
+  // deadlocks, which PostgreSQL resolves by aborting one side.
+  template <class Fn>
+  auto transact(Fn&& fn) {
+    for (int attempt = 1;; ++attempt) {
+      auto lease = acquire();
+      try {
+        pqxx::work txn(*lease);
+        if constexpr (std::is_void_v<decltype(fn(txn))>) {
+          fn(txn);
+          txn.commit();
+          return;
+        } else {
+          auto result = fn(txn);
+          txn.commit();
+          return result;
+        }
+      } catch (const pqxx::broken_connection&) {
+        lease.discard();
+        throw;
+      } catch (const pqxx::transaction_rollback&) {
+        if (attempt >= 5) throw;
+      }
+    }
+  }
+
+  const std::string& url() const { return url_; }
+
+  // Opens a new connection outside the pool (for LISTEN or advisory-lock sessions), with the
+  // session settings every keyflow connection uses.
+  static std::unique_ptr<pqxx::connection> connect(const std::string& url);
+
+ private:
+  void release(std::unique_ptr<pqxx::connection> conn);
+
+  std::string url_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::size_t open_ = 0;
+  std::size_t size_;
+};
+
+}  // namespace keyflow

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <string_view>
+
+#include <boost/beast/http/status.hpp>
+
+#include "engine/errc.hpp"
+
+namespace keyflow::http {
+
+struct ErrorMapping {
+  boost::beast::http::status status;
+  std::string_view code;  // the JSON error code clients match on
+};
+
+// The one place an engine error becomes an HTTP status and a JSON code.
+constexpr ErrorMapping map_error(errc e) {
+  using boost::beast::http::status;
+  switch (e) {
+    case errc::ok:
+      return {status::ok, "ok"};
+    case errc::invalid_argument:
+      return {status::unprocessable_entity, "invalid_request"};
+    case errc::not_found:
+      return {status::not_found, "not_found"};
+    case errc::conflict:
+      return {status::conflict, "conflict"};
+    case errc::limit_exceeded:
+      return {status::unprocessable_entity, "limit_exceeded"};
+    case errc::unauthenticated:
+      return {status::unauthorized, "unauthorized"};
+    case errc::forbidden:
+      return {status::forbidden, "forbidden"};
+    case errc::payload_too_large:
+      return {status::payload_too_large, "payload_too_large"};
+    case errc::unavailable:
+      return {status::service_unavailable, "unavailable"};
+    case errc::internal:
+      return {status::internal_server_error, "internal_error"};
+  }
+  return {status::internal_server_error, "internal_error"};
+}
+
+}  // namespace keyflow::http

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/master_key.hpp"
+
+namespace keyflow {
+
+// keyflowd's configuration: each setting from an environment variable, or its matching flag,
+// the flag winning.
+struct Config {
+  std::string role;                          // serve, relay, deliver, ...
+  std::string database_url;                  // KEYFLOW_DATABASE_URL, --database-url
+  std::string kafka_brokers = "embedded";    // KEYFLOW_KAFKA_BROKERS, --kafka-brokers
+  std::string http_addr = "127.0.0.1:8080";  // KEYFLOW_HTTP_ADDR, --http-addr
+  std::string admin_token;                   // KEYFLOW_ADMIN_TOKEN, --admin-token
+  std::optional<MasterKey> master_key;       // KEYFLOW_MASTER_KEY, --master-key
+  bool webhook_allow_private = false;        // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
+  std::string kafka_bootstrap_file;          // KEYFLOW_KAFKA_BOOTSTRAP_FILE
+  std::string log_level = "info";            // KEYFLOW_LOG_LEVEL, --log-level
+};
+
+struct ConfigResult {
+  std::optional<Config> config;
+  std::string error;  // set when config is empty; "help" when help was asked for
+};
+
+// Reads the environment (through getenv) and then argv; argv[1] is the role.
+ConfigResult load_config(int argc, const char* const* argv, const char* const* envp);
+
+std::string usage();
+
+}  // namespace keyflow

@@ -1,0 +1,46 @@
+#include "tests/support/test_database.hpp"
+
+#include <cstdlib>
+
+#include <pqxx/pqxx>
+#include <sodium.h>
+
+#include "engine/encoding.hpp"
+#include "engine/migrations.hpp"
+
+namespace keyflow::test {
+namespace {
+
+std::string server_conninfo() {
+  const char* url = std::getenv("KEYFLOW_TEST_DATABASE_URL");
+  return url != nullptr ? url : "";
+}
+
+std::string admin_url(const std::string& server) {
+  return server + " dbname=postgres";
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase() : server_(server_conninfo()) {
+  std::uint8_t random[6];
+  randombytes_buf(random, sizeof random);
+  name_ = "keyflow_test_" + hex_encode(random);
+  {
+    pqxx::connection admin(admin_url(server_));
+    pqxx::nontransaction(admin).exec("CREATE DATABASE " + name_);
+  }
+  url_ = server_ + " dbname=" + name_;
+  apply_migrations(url_);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    pqxx::connection admin(admin_url(server_));
+    pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+    // A database left behind is harmless in a throwaway cluster.
+  }
+}
+
+}  // namespace keyflow::test

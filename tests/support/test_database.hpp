@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+
+namespace keyflow::test {
+
+// A database of its own for one test suite, migrated, dropped at the end. The server comes
+// from KEYFLOW_TEST_DATABASE_URL (libpq keyword/value form) or else libpq's PG* variables,
+// which scripts/test sets from a throwaway cluster.
+class TestDatabase {
+ public:
+  TestDatabase();
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string server_;
+  std::string name_;
+  std::string url_;
+};
+
+// The same master key in every test: tests decrypt what the engine stored.
+inline constexpr const char* kTestMasterKey = "a2V5Zmxvdy10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM=";
+
+}  // namespace keyflow::test
