@@ -1,7 +1,7 @@
 # All from Debian's packages (see scripts/lib/packages).
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(Boost 1.81.0 EXACT REQUIRED COMPONENTS json url CONFIG)
 find_package(OpenSSL REQUIRED)
 find_package(spdlog REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)

@@ -10,6 +10,7 @@ namespace keyflow {
 // each to a status code and a JSON error code.
 enum class errc {
   ok = 0,
+  malformed_request,  // the body is not JSON, or not the JSON object expected
   invalid_argument,   // a field is missing, of the wrong type or out of range
   not_found,          // no such resource, or not visible to the caller
   conflict,           // the resource's state forbids the operation (rotating a revoked key)

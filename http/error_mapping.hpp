@@ -19,6 +19,8 @@ constexpr ErrorMapping map_error(errc e) {
   switch (e) {
     case errc::ok:
       return {status::ok, "ok"};
+    case errc::malformed_request:
+      return {status::bad_request, "invalid_json"};
     case errc::invalid_argument:
       return {status::unprocessable_entity, "invalid_request"};
     case errc::not_found:

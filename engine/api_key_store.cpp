@@ -1,0 +1,114 @@
+#include "engine/api_key_store.hpp"
+
+#include "engine/sql_values.hpp"
+#include "engine/time_format.hpp"
+
+namespace keyflow {
+namespace {
+
+constexpr const char* kColumns =
+    "id::text, organization_id::text, project_id::text, environment_id::text, name, key_prefix,"
+    " array_to_json(scopes)::text, enabled, expires_at::text, last_used_at::text,"
+    " created_at::text, revoked_at::text, replaced_by_key_id::text, grace_expires_at::text,"
+    " rotation_interval_days, next_rotation_at::text, rotation_webhook_url";
+
+ApiKey read_key(const pqxx::row& r) {
+  ApiKey k;
+  k.id = r[0].as<std::string>();
+  k.organization_id = r[1].as<std::string>();
+  k.project_id = optional_text(r[2]);
+  k.environment_id = optional_text(r[3]);
+  k.name = r[4].as<std::string>();
+  k.key_prefix = r[5].as<std::string>();
+  k.scopes = json_string_array(r[6]);
+  k.enabled = r[7].as<bool>();
+  k.expires_at = optional_timestamp(r[8]);
+  k.last_used_at = optional_timestamp(r[9]);
+  k.created_at = timestamp_of(r[10]);
+  k.revoked_at = optional_timestamp(r[11]);
+  k.replaced_by_key_id = optional_text(r[12]);
+  k.grace_expires_at = optional_timestamp(r[13]);
+  k.rotation_interval_days = optional_int(r[14]);
+  k.next_rotation_at = optional_timestamp(r[15]);
+  k.rotation_webhook_url = optional_text(r[16]);
+  return k;
+}
+
+std::optional<ApiKey> first_key(const pqxx::result& r) {
+  if (r.empty()) return std::nullopt;
+  return read_key(r[0]);
+}
+
+}  // namespace
+
+void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash) {
+  txn.exec_params(
+      "INSERT INTO api_keys (id, organization_id, project_id, environment_id, name, key_prefix,"
+      " key_hash, scopes, enabled, expires_at, created_at, updated_at, rotation_interval_days,"
+      " next_rotation_at, rotation_webhook_url)"
+      " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::text[], $9,"
+      " $10::timestamptz, $11::timestamptz, $11::timestamptz, $12, $13::timestamptz, $14)",
+      k.id, k.organization_id, k.project_id, k.environment_id, k.name, k.key_prefix,
+      pqxx::binarystring(key_hash.data(), key_hash.size()), text_array_literal(k.scopes), k.enabled,
+      timestamp_param(k.expires_at), sql_timestamp(k.created_at), k.rotation_interval_days,
+      timestamp_param(k.next_rotation_at), k.rotation_webhook_url);
+}
+
+std::optional<ApiKey> ApiKeyStore::find(pqxx::work& txn, const std::string& id) {
+  return first_key(txn.exec_params(
+      std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = $1::uuid", id));
+}
+
+std::optional<ApiKey> ApiKeyStore::find_for_update(pqxx::work& txn, const std::string& id) {
+  return first_key(txn.exec_params(
+      std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = $1::uuid FOR UPDATE", id));
+}
+
+std::optional<ApiKey> ApiKeyStore::find_by_hash(pqxx::work& txn, const Bytes& key_hash) {
+  return first_key(
+      txn.exec_params(std::string("SELECT ") + kColumns + " FROM api_keys WHERE key_hash = $1",
+                      pqxx::binarystring(key_hash.data(), key_hash.size())));
+}
+
+std::vector<ApiKey> ApiKeyStore::list_by_project(pqxx::work& txn, const std::string& project_id) {
+  std::vector<ApiKey> keys;
+  for (const auto& row : txn.exec_params(
+           std::string("SELECT ") + kColumns +
+               " FROM api_keys WHERE project_id = $1::uuid ORDER BY created_at DESC, id DESC",
+           project_id)) {
+    keys.push_back(read_key(row));
+  }
+  return keys;
+}
+
+void ApiKeyStore::mark_revoked(pqxx::work& txn, const std::string& id, TimePoint at) {
+  txn.exec_params(
+      "UPDATE api_keys SET revoked_at = $2::timestamptz, updated_at = $2::timestamptz,"
+      " next_rotation_at = NULL WHERE id = $1::uuid",
+      id, sql_timestamp(at));
+}
+
+void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::string& id,
+                                const std::string& replaced_by, TimePoint grace_expires_at,
+                                TimePoint at) {
+  txn.exec_params(
+      "UPDATE api_keys SET replaced_by_key_id = $2::uuid, grace_expires_at = $3::timestamptz,"
+      " next_rotation_at = NULL, updated_at = $4::timestamptz WHERE id = $1::uuid",
+      id, replaced_by, sql_timestamp(grace_expires_at), sql_timestamp(at));
+}
+
+std::vector<std::string> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoint now,
+                                                            int limit) {
+  std::vector<std::string> ids;
+  for (const auto& row :
+       txn.exec_params("SELECT id::text FROM api_keys"
+                       " WHERE next_rotation_at <= $1::timestamptz AND revoked_at IS NULL"
+                       " AND replaced_by_key_id IS NULL"
+                       " ORDER BY next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                       sql_timestamp(now), limit)) {
+    ids.push_back(row[0].as<std::string>());
+  }
+  return ids;
+}
+
+}  // namespace keyflow

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "engine/encoding.hpp"
+#include "engine/model.hpp"
+
+namespace keyflow {
+
+// SQL for the api_keys table. Every function works inside the caller's transaction, so that
+// the service can add the outbox row to the same commit.
+class ApiKeyStore {
+ public:
+  static void insert(pqxx::work& txn, const ApiKey& key, const Bytes& key_hash);
+  static std::optional<ApiKey> find(pqxx::work& txn, const std::string& id);
+  // Locks the row until the transaction ends: concurrent changes to one key serialize here,
+  // which also keeps its outbox events in commit order.
+  static std::optional<ApiKey> find_for_update(pqxx::work& txn, const std::string& id);
+  static std::optional<ApiKey> find_by_hash(pqxx::work& txn, const Bytes& key_hash);
+  static std::vector<ApiKey> list_by_project(pqxx::work& txn, const std::string& project_id);
+
+  static void mark_revoked(pqxx::work& txn, const std::string& id, TimePoint at);
+  static void mark_replaced(pqxx::work& txn, const std::string& id, const std::string& replaced_by,
+                            TimePoint grace_expires_at, TimePoint at);
+
+  // Keys whose next_rotation_at has come, locked, skipping rows another scheduler holds.
+  static std::vector<std::string> lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit);
+};
+
+}  // namespace keyflow

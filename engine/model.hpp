@@ -1,0 +1,66 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/clock.hpp"
+
+namespace keyflow {
+
+struct Organization {
+  std::string id;
+  std::string name;
+  TimePoint created_at;
+};
+
+struct Project {
+  std::string id;
+  std::string organization_id;
+  std::string name;
+  std::string key_prefix;
+  TimePoint created_at;
+};
+
+// A key as stored: never the plaintext, never the hash.
+struct ApiKey {
+  std::string id;
+  std::string organization_id;
+  std::optional<std::string> project_id;
+  std::optional<std::string> environment_id;
+  std::string name;
+  std::string key_prefix;
+  std::vector<std::string> scopes;
+  bool enabled = true;
+  std::optional<TimePoint> expires_at;
+  std::optional<TimePoint> last_used_at;
+  TimePoint created_at;
+  std::optional<TimePoint> revoked_at;
+  std::optional<std::string> replaced_by_key_id;
+  std::optional<TimePoint> grace_expires_at;
+  std::optional<int> rotation_interval_days;
+  std::optional<TimePoint> next_rotation_at;
+  std::optional<std::string> rotation_webhook_url;
+};
+
+struct WebhookSubscription {
+  std::string id;
+  std::optional<std::string> organization_id;
+  std::optional<std::string> project_id;
+  std::string url;
+  std::vector<std::string> event_types;
+  std::string status;
+  TimePoint created_at;
+};
+
+// Who made a change; recorded in every event.
+struct Actor {
+  enum class Kind { admin, key, system };
+  Kind kind = Kind::admin;
+  std::string id;  // the key id for Kind::key, the role for Kind::system
+
+  static Actor admin() { return {Kind::admin, {}}; }
+  static Actor system(std::string role) { return {Kind::system, std::move(role)}; }
+};
+
+}  // namespace keyflow

@@ -1,0 +1,70 @@
+#include "engine/organization_service.hpp"
+
+#include "engine/errc.hpp"
+#include "engine/ids.hpp"
+#include "engine/key_format.hpp"
+#include "engine/sql_values.hpp"
+#include "engine/time_format.hpp"
+#include "engine/validation.hpp"
+
+namespace keyflow {
+
+Organization OrganizationService::create_organization(const std::string& name) {
+  require_name(name, "name");
+  Organization org{new_uuid(), name, clock_.now()};
+  db_.transact([&](pqxx::work& txn) {
+    txn.exec_params(
+        "INSERT INTO organizations (id, name, created_at) VALUES ($1::uuid, $2, $3::timestamptz)",
+        org.id, org.name, sql_timestamp(org.created_at));
+  });
+  return org;
+}
+
+Organization OrganizationService::get_organization(const std::string& id) {
+  require_id(id, "id");
+  return db_.transact([&](pqxx::work& txn) {
+    const auto r = txn.exec_params(
+        "SELECT id::text, name, created_at::text FROM organizations WHERE id = $1::uuid", id);
+    if (r.empty()) throw Error(errc::not_found, "organization does not exist", "id");
+    return Organization{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
+                        timestamp_of(r[0][2])};
+  });
+}
+
+Project OrganizationService::create_project(const std::string& organization_id,
+                                            const std::string& name,
+                                            const std::string& key_prefix) {
+  require_id(organization_id, "organization_id");
+  require_name(name, "name");
+  if (!is_valid_key_label(key_prefix)) {
+    throw Error(errc::invalid_argument, "key_prefix must be 1-16 characters of a-z and 0-9",
+                "key_prefix");
+  }
+  Project p{new_uuid(), organization_id, name, key_prefix, clock_.now()};
+  db_.transact([&](pqxx::work& txn) {
+    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid", organization_id)
+            .empty()) {
+      throw Error(errc::not_found, "organization does not exist", "organization_id");
+    }
+    txn.exec_params(
+        "INSERT INTO projects (id, organization_id, name, key_prefix, created_at)"
+        " VALUES ($1::uuid, $2::uuid, $3, $4, $5::timestamptz)",
+        p.id, p.organization_id, p.name, p.key_prefix, sql_timestamp(p.created_at));
+  });
+  return p;
+}
+
+Project OrganizationService::get_project(const std::string& id) {
+  require_id(id, "id");
+  return db_.transact([&](pqxx::work& txn) {
+    const auto r = txn.exec_params(
+        "SELECT id::text, organization_id::text, name, key_prefix, created_at::text"
+        " FROM projects WHERE id = $1::uuid",
+        id);
+    if (r.empty()) throw Error(errc::not_found, "project does not exist", "id");
+    return Project{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                   r[0][3].as<std::string>(), timestamp_of(r[0][4])};
+  });
+}
+
+}  // namespace keyflow

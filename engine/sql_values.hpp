@@ -1,0 +1,35 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "engine/clock.hpp"
+
+namespace keyflow {
+
+// Reading and writing the column types keyflow uses through libpqxx's text protocol.
+
+std::optional<std::string> optional_text(const pqxx::field& f);
+TimePoint timestamp_of(const pqxx::field& f);  // a NOT NULL timestamptz
+std::optional<TimePoint> optional_timestamp(const pqxx::field& f);
+std::optional<int> optional_int(const pqxx::field& f);
+std::vector<std::string> json_string_array(const pqxx::field& f);  // from array_to_json(col)
+
+// A text[] literal ({"a","b"}) with every element quoted and escaped.
+std::string text_array_literal(const std::vector<std::string>& items);
+
+// A timestamptz parameter at PostgreSQL's own precision (microseconds), so values read back
+// compare equal to what was written.
+std::string sql_timestamp(TimePoint t);
+
+// Parameters for nullable columns: libpqxx 6.4 sends a null pointer as SQL NULL.
+std::optional<std::string> timestamp_param(const std::optional<TimePoint>& t);
+
+// Canonical 8-4-4-4-12 hex form; anything else is not an id of ours.
+bool is_uuid(std::string_view text);
+
+}  // namespace keyflow

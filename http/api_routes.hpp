@@ -1,0 +1,40 @@
+#pragma once
+
+#include <functional>
+
+#include "engine/key_service.hpp"
+#include "engine/metrics.hpp"
+#include "engine/organization_service.hpp"
+#include "engine/subscription_service.hpp"
+#include "http/authenticator.hpp"
+#include "http/router.hpp"
+
+namespace keyflow::http {
+
+// What the routes need; the handlers own nothing.
+struct ApiContext {
+  KeyService& keys;
+  OrganizationService& organizations;
+  SubscriptionService& subscriptions;
+  const Authenticator& auth;
+  Metrics& metrics;
+  std::function<bool()> database_ready;
+  std::function<bool()> broker_ready;
+};
+
+// Wraps a handler so that it runs only for an authenticated caller (401 otherwise).
+Handler guarded(const Authenticator& auth, Handler handler);
+
+void add_health_routes(Router& router, ApiContext& api);
+void add_organization_routes(Router& router, ApiContext& api);
+void add_key_routes(Router& router, ApiContext& api);
+void add_webhook_routes(Router& router, ApiContext& api);
+
+inline void add_api_routes(Router& router, ApiContext& api) {
+  add_health_routes(router, api);
+  add_organization_routes(router, api);
+  add_key_routes(router, api);
+  add_webhook_routes(router, api);
+}
+
+}  // namespace keyflow::http

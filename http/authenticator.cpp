@@ -1,0 +1,38 @@
+#include "http/authenticator.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+namespace keyflow::http {
+namespace {
+
+Bytes digest(std::string_view text) {
+  Bytes out(crypto_generichash_BYTES);
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size(), nullptr, 0);
+  return out;
+}
+
+}  // namespace
+
+Authenticator::Authenticator(std::string_view admin_token) : admin_digest_(digest(admin_token)) {
+  if (admin_token.empty()) admin_digest_.clear();
+}
+
+std::optional<Actor> Authenticator::authenticate(std::string_view header) const {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
+    return std::nullopt;
+  }
+  const auto token = header.substr(kBearer.size());
+  if (!admin_digest_.empty()) {
+    const auto presented = digest(token);
+    if (sodium_memcmp(presented.data(), admin_digest_.data(), presented.size()) == 0) {
+      return Actor::admin();
+    }
+  }
+  spdlog::info("rejected a bearer credential ({} characters)", token.size());
+  return std::nullopt;
+}
+
+}  // namespace keyflow::http

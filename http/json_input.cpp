@@ -1,0 +1,103 @@
+#include "http/json_input.hpp"
+
+#include <algorithm>
+
+#include <boost/json/parse.hpp>
+
+#include "engine/errc.hpp"
+#include "engine/time_format.hpp"
+
+namespace keyflow::http {
+
+JsonInput::JsonInput(std::string_view body, std::initializer_list<std::string_view> allowed) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(body, ec);
+  if (ec) throw Error(errc::malformed_request, "body is not valid JSON: " + ec.message());
+  if (!value.is_object()) throw Error(errc::malformed_request, "body must be a JSON object");
+  object_ = std::move(value.as_object());
+  for (const auto& [key, _] : object_) {
+    if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
+      throw Error(errc::invalid_argument, "unknown field '" + std::string(key) + "'",
+                  std::string(key));
+    }
+  }
+}
+
+const boost::json::value* JsonInput::find(std::string_view name) const {
+  auto it = object_.find(name);
+  if (it == object_.end() || it->value().is_null()) return nullptr;
+  return &it->value();
+}
+
+std::string JsonInput::required_string(std::string_view name) const {
+  auto v = optional_string(name);
+  if (!v)
+    throw Error(errc::invalid_argument, std::string(name) + " is required", std::string(name));
+  return *v;
+}
+
+std::optional<std::string> JsonInput::optional_string(std::string_view name) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_string()) {
+    throw Error(errc::invalid_argument, std::string(name) + " must be a string", std::string(name));
+  }
+  return std::string(v->as_string());
+}
+
+std::optional<std::int64_t> JsonInput::optional_int(std::string_view name, std::int64_t min,
+                                                    std::int64_t max) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  std::int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->as_int64();
+  } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(max)) {
+    n = static_cast<std::int64_t>(v->as_uint64());
+  } else {
+    throw Error(errc::invalid_argument,
+                std::string(name) + " must be an integer between " + std::to_string(min) + " and " +
+                    std::to_string(max),
+                std::string(name));
+  }
+  if (n < min || n > max) {
+    throw Error(errc::invalid_argument,
+                std::string(name) + " must be between " + std::to_string(min) + " and " +
+                    std::to_string(max),
+                std::string(name));
+  }
+  return n;
+}
+
+std::optional<TimePoint> JsonInput::optional_time(std::string_view name) const {
+  auto text = optional_string(name);
+  if (!text) return std::nullopt;
+  auto t = parse_timestamp(*text);
+  if (!t) {
+    throw Error(errc::invalid_argument,
+                std::string(name) + " must be an RFC 3339 date-time such as 2030-01-01T00:00:00Z",
+                std::string(name));
+  }
+  return t;
+}
+
+std::optional<std::vector<std::string>> JsonInput::optional_strings(std::string_view name) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_array()) {
+    throw Error(errc::invalid_argument, std::string(name) + " must be an array of strings",
+                std::string(name));
+  }
+  std::vector<std::string> out;
+  for (const auto& item : v->as_array()) {
+    if (!item.is_string()) {
+      throw Error(errc::invalid_argument, std::string(name) + " must be an array of strings",
+                  std::string(name));
+    }
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+}  // namespace keyflow::http

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "engine/clock.hpp"
+
+namespace keyflow::http {
+
+// A request body read strictly: a JSON object with only the fields the route knows, each of
+// the right type. Every failure throws Error naming the field, before anything is written.
+class JsonInput {
+ public:
+  // An empty body reads as {} (so POST .../rotate with no body works).
+  JsonInput(std::string_view body, std::initializer_list<std::string_view> allowed);
+
+  std::string required_string(std::string_view name) const;
+  std::optional<std::string> optional_string(std::string_view name) const;
+  std::optional<std::int64_t> optional_int(std::string_view name, std::int64_t min,
+                                           std::int64_t max) const;
+  std::optional<TimePoint> optional_time(std::string_view name) const;
+  // nullopt when absent; an array of strings otherwise.
+  std::optional<std::vector<std::string>> optional_strings(std::string_view name) const;
+
+ private:
+  const boost::json::value* find(std::string_view name) const;
+  boost::json::object object_;
+};
+
+}  // namespace keyflow::http

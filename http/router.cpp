@@ -1,0 +1,94 @@
+#include "http/router.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <pqxx/except.hxx>
+#include <spdlog/spdlog.h>
+
+#include "engine/errc.hpp"
+#include "http/error_mapping.hpp"
+
+namespace keyflow::http {
+namespace {
+
+using boost::beast::http::status;
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// Number of literal segments matched, or -1 when the pattern does not match.
+int match(std::string_view pattern, const std::vector<std::string_view>& path,
+          std::map<std::string, std::string>* params) {
+  const auto parts = split_path(pattern);
+  if (parts.size() != path.size()) return -1;
+  int literals = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].starts_with('{')) {
+      if (path[i].empty()) return -1;
+      if (params) (*params)[std::string(parts[i].substr(1, parts[i].size() - 2))] = path[i];
+    } else if (parts[i] == path[i]) {
+      ++literals;
+    } else {
+      return -1;
+    }
+  }
+  return literals;
+}
+
+}  // namespace
+
+Response error_response(status s, std::string_view code, std::string_view message,
+                        std::string_view field) {
+  boost::json::object error{{"code", code}, {"message", message}};
+  if (!field.empty()) error["field"] = field;
+  return Response::of(s, boost::json::object{{"error", std::move(error)}});
+}
+
+void Router::add(boost::beast::http::verb method, std::string pattern, Handler handler) {
+  routes_.push_back({method, std::move(pattern), std::move(handler)});
+}
+
+Response Router::dispatch(Request& request) const {
+  const auto path = split_path(request.path);
+  const Route* best = nullptr;
+  int best_literals = -1;
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    const int literals = match(route.pattern, path, nullptr);
+    if (literals < 0) continue;
+    path_known = true;
+    if (route.method == request.method && literals > best_literals) {
+      best = &route;
+      best_literals = literals;
+    }
+  }
+  if (best == nullptr) {
+    return path_known ? error_response(status::method_not_allowed, "method_not_allowed",
+                                       "method not allowed on this path")
+                      : error_response(status::not_found, "not_found", "no such route");
+  }
+  match(best->pattern, path, &request.path_params);
+  try {
+    return best->handler(request);
+  } catch (const Error& e) {
+    const auto mapped = map_error(e.kind());
+    return error_response(mapped.status, mapped.code, e.message(), e.field());
+  } catch (const pqxx::broken_connection& e) {
+    spdlog::error("database unreachable: {}", e.what());
+    return error_response(status::service_unavailable, "unavailable", "database unavailable");
+  } catch (const std::exception& e) {
+    spdlog::error("{} {} failed: {}", std::string(boost::beast::http::to_string(request.method)),
+                  best->pattern, e.what());
+    return error_response(status::internal_server_error, "internal_error", "internal error");
+  }
+}
+
+}  // namespace keyflow::http

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+#include "engine/key_service.hpp"
+#include "engine/master_key.hpp"
+#include "engine/organization_service.hpp"
+#include "engine/subscription_service.hpp"
+#include "tests/support/test_database.hpp"
+
+namespace keyflow::test {
+
+// The engine's services over a fresh database, with a clock the test moves by hand.
+struct EngineFixture {
+  TestDatabase db;
+  ManualClock clock{
+      std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now())};
+  MasterKey master_key = *MasterKey::from_base64(kTestMasterKey);
+  ConnectionPool pool{db.url(), 8};
+  KeyService keys{pool, master_key, clock};
+  OrganizationService organizations{pool, clock};
+  SubscriptionService subscriptions{pool, master_key, clock};
+
+  // An organization and a project in it, for tests that need somewhere to put keys.
+  Project make_project(const std::string& name = "project") {
+    const auto org = organizations.create_organization("org of " + name);
+    return organizations.create_project(org.id, name);
+  }
+
+  long count(const std::string& sql) {
+    return pool.transact([&](pqxx::work& txn) { return txn.exec1(sql)[0].as<long>(); });
+  }
+};
+
+}  // namespace keyflow::test
