@@ -7,8 +7,9 @@
 
 namespace keyflow {
 
-// When to try a failed webhook delivery again: exponential backoff with full jitter, capped,
-// for a fixed number of attempts. Pure: the caller passes the jitter source's value.
+// When to try a failed webhook delivery again: exponential backoff with "equal jitter" (half
+// fixed, half random), capped, for a fixed number of attempts. Pure: the caller passes the
+// jitter source's value.
 class RetrySchedule {
  public:
   struct Options {

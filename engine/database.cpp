@@ -13,8 +13,9 @@ ConnectionPool::Lease::~Lease() {
 
 std::unique_ptr<pqxx::connection> ConnectionPool::connect(const std::string& url) {
   auto conn = std::make_unique<pqxx::connection>(url);
-  // Timestamps travel as text; UTC makes them unambiguous for parse_timestamp.
-  pqxx::nontransaction(*conn).exec("SET TIME ZONE 'UTC'");
+  // Timestamps travel as text; UTC keeps them uniform. set_variable (unlike a raw SET) is
+  // restored when libpqxx reconnects a broken connection.
+  conn->set_variable("TimeZone", "'UTC'");
   return conn;
 }
 

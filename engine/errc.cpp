@@ -10,6 +10,8 @@ class EngineCategory final : public std::error_category {
     switch (static_cast<errc>(value)) {
       case errc::ok:
         return "ok";
+      case errc::malformed_request:
+        return "malformed request";
       case errc::invalid_argument:
         return "invalid argument";
       case errc::not_found:

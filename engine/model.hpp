@@ -53,14 +53,21 @@ struct WebhookSubscription {
   TimePoint created_at;
 };
 
-// Who made a change; recorded in every event.
+// Who is acting: the admin token, a keyflow key (confined to its organization or project and
+// its scopes), or a role of keyflow itself. Recorded in every event.
 struct Actor {
   enum class Kind { admin, key, system };
   Kind kind = Kind::admin;
-  std::string id;  // the key id for Kind::key, the role for Kind::system
+  std::string id;                         // the key id for Kind::key, the role for Kind::system
+  std::string organization_id;            // Kind::key only
+  std::optional<std::string> project_id;  // Kind::key only, when the key is a project's
+  std::vector<std::string> scopes;        // Kind::key only
 
-  static Actor admin() { return {Kind::admin, {}}; }
-  static Actor system(std::string role) { return {Kind::system, std::move(role)}; }
+  static Actor admin() { return {Kind::admin, {}, {}, {}, {}}; }
+  static Actor system(std::string role) { return {Kind::system, std::move(role), {}, {}, {}}; }
+  static Actor key(const ApiKey& k) {
+    return {Kind::key, k.id, k.organization_id, k.project_id, k.scopes};
+  }
 };
 
 }  // namespace keyflow

@@ -1,3 +1,38 @@
-int main() {
-  return 0;
+// keyflowd: one binary, one subcommand per role. This file only reads the configuration and
+// hands over to the role.
+#include <cstdio>
+
+#include <sodium.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "keyflowd/config.hpp"
+#include "keyflowd/roles.hpp"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::fprintf(stderr, "keyflowd: libsodium failed to initialise\n");
+    return 1;
+  }
+  const auto loaded = keyflow::load_config(argc, argv, environ);
+  if (!loaded.config) {
+    if (loaded.error == "help") {
+      std::printf("%s", keyflow::usage().c_str());
+      return 0;
+    }
+    std::fprintf(stderr, "keyflowd: %s\n", loaded.error.c_str());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(loaded.config->log_level));
+  // Logs go to stderr; stdout carries only the lines other programs read.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("keyflowd"));
+  spdlog::set_level(spdlog::level::from_str(loaded.config->log_level));
+  try {
+    return keyflow::run_role(*loaded.config);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
 }

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstddef>
+
+#include "consumers/cloud_event.hpp"
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+
+namespace keyflow {
+
+// Turns one consumed event into one pending webhook delivery per matching subscription, in one
+// transaction. A subscription matches when it is enabled, its event_types is empty or holds
+// the event's type, and its organization and project are unset or equal to the event data's
+// organization_id and project_id. Re-consuming an event creates nothing new: a delivery is
+// unique per (subscription, event). The caller commits the Kafka offset only after fan_out
+// returns, so every event is fanned out at least once and its deliveries exist exactly once.
+class DeliveryFanout {
+ public:
+  DeliveryFanout(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
+
+  struct Result {
+    std::size_t matched = 0;  // subscriptions that match the event
+    std::size_t created = 0;  // deliveries new in this call
+  };
+
+  // Throws what libpqxx throws (the database is down): nothing was written then.
+  Result fan_out(const CloudEvent& event);
+
+ private:
+  ConnectionPool& pool_;
+  const Clock& clock_;
+};
+
+}  // namespace keyflow

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "consumers/retry_schedule.hpp"
+#include "consumers/webhook_client.hpp"
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+#include "engine/master_key.hpp"
+#include "engine/secret_box.hpp"
+
+namespace keyflow {
+
+struct SenderOptions {
+  RetrySchedule::Options retry;
+  // The client's deadline per attempt; the lease must outlast it.
+  std::chrono::milliseconds request_timeout{30000};
+  // How long a claimed delivery stays hidden from other senders. Zero: request_timeout + 30 s.
+  std::chrono::milliseconds lease{0};
+  std::size_t max_in_flight = 64;
+  // So that one slow receiver cannot take every slot.
+  std::size_t max_in_flight_per_subscription = 4;
+  // How often the database is asked for due deliveries when nothing wakes the sender sooner.
+  std::chrono::milliseconds poll_interval{200};
+  // On stop, how long to wait for attempts in flight before handing their leases back.
+  std::chrono::milliseconds shutdown_grace{2000};
+  std::string user_agent = "keyflow-webhooks/0.1";
+  // The retry jitter in [0, 1); libsodium's random numbers when empty.
+  std::function<double()> jitter;
+};
+
+// Sends due webhook deliveries and records every attempt. A delivery is claimed by setting
+// locked_until (FOR UPDATE SKIP LOCKED, so senders in several processes never share one), sent
+// with Standard Webhooks headers, and then recorded in one transaction: a webhook_attempts row
+// and the delivery's new state, succeeded on 2xx, else pending at the retry schedule's next
+// time or dead after the last attempt. A sender that dies leaves its leases to run out, after
+// which the deliveries are due again: at least once, with the same webhook-id.
+//
+// All database work runs on the thread that calls run() (or dispatch_due/record_finished);
+// HTTP runs on the client's executor.
+class DeliverySender {
+ public:
+  DeliverySender(ConnectionPool& pool, WebhookClient& client, const MasterKey& master_key,
+                 const Clock& clock, SenderOptions options);
+  DeliverySender(const DeliverySender&) = delete;
+  DeliverySender& operator=(const DeliverySender&) = delete;
+
+  // Claims, sends and records until stop is requested, then waits up to shutdown_grace for the
+  // attempts in flight and hands back the leases of those that have not finished.
+  void run(std::stop_token stop);
+
+  // Makes run() look for due deliveries now (the fan-out just created some). Any thread.
+  void wake();
+
+  // One step of run(), for tests: claims what is due and fits under the concurrency caps and
+  // starts sending it. Returns how many were started.
+  std::size_t dispatch_due();
+  // Records the attempts that have finished. Returns how many. Throws on database errors; the
+  // attempts are kept for the next call then.
+  std::size_t record_finished();
+
+  std::size_t in_flight() const { return in_flight_total_; }
+
+ private:
+  struct Claim {
+    std::string delivery_id;
+    std::string subscription_id;
+    std::string lease_until;  // the locked_until we set: proof that the lease is still ours
+    int attempt = 0;          // the number of this attempt, 1 for the first
+  };
+  struct Finished {
+    Claim claim;
+    TimePoint attempted_at;
+    WebhookResponse response;
+  };
+  // Shared with the client's completion handlers, which may outlive the sender.
+  struct Mailbox {
+    std::mutex mutex;
+    std::condition_variable_any changed;
+    std::vector<Finished> finished;
+    bool woken = false;
+  };
+  struct Due {
+    Claim claim;
+    std::string url;
+    std::string body;
+    Bytes secret_sealed;
+  };
+
+  std::vector<Due> claim_due(TimePoint now);
+  void start(Due due, TimePoint now);
+  void finish_without_sending(Claim claim, TimePoint now, std::string error);
+  void wait(std::stop_token& stop, std::chrono::milliseconds timeout);
+  void drain();
+  double jitter() const;
+
+  ConnectionPool& pool_;
+  WebhookClient& client_;
+  SecretBox box_;
+  const Clock& clock_;
+  SenderOptions options_;
+  RetrySchedule schedule_;
+  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
+  // Owned by the sending thread.
+  std::unordered_map<std::string, std::size_t> in_flight_by_subscription_;
+  std::unordered_map<std::string, std::string> leases_;  // delivery id -> lease_until
+  std::size_t in_flight_total_ = 0;
+};
+
+}  // namespace keyflow

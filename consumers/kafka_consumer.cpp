@@ -1,0 +1,120 @@
+#include "consumers/kafka_consumer.hpp"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "outbox/kafka_error.hpp"
+
+namespace keyflow {
+namespace {
+
+void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  char errstr[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw std::invalid_argument("kafka consumer: " + name + "=" + value + ": " + errstr);
+  }
+}
+
+void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  // syslog levels; a refused connection comes at LOG_ERR on every reconnect, a warning for us.
+  const auto spd_level = level <= 4   ? spdlog::level::warn
+                         : level <= 6 ? spdlog::level::info
+                                      : spdlog::level::debug;
+  spdlog::log(spd_level, "kafka consumer: {} {}", facility, message);
+}
+
+}  // namespace
+
+std::optional<std::string_view> KafkaMessage::header(std::string_view name) const {
+  const auto it = headers.find(name);
+  if (it == headers.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+KafkaConsumer::KafkaConsumer(const ConsumerOptions& options) {
+  if (options.topics.empty()) throw std::invalid_argument("kafka consumer: no topics");
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", options.bootstrap_servers);
+  set(conf, "group.id", options.group_id);
+  set(conf, "client.id", options.client_id);
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "auto.offset.reset", "earliest");
+  set(conf, "enable.partition.eof", "false");
+  // Find a broker that comes back within a second rather than the default ten.
+  set(conf, "reconnect.backoff.max.ms", "1000");
+  for (const auto& [name, value] : options.overrides)
+    set(conf, name, value);
+  rd_kafka_conf_set_log_cb(conf, log_to_spdlog);
+
+  char errstr[512];
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka consumer: ") + errstr);
+  }
+  // Serve everything (rebalances, errors, messages) from rd_kafka_consumer_poll.
+  rd_kafka_poll_set_consumer(rk_);
+
+  rd_kafka_topic_partition_list_t* topics =
+      rd_kafka_topic_partition_list_new(static_cast<int>(options.topics.size()));
+  for (const auto& topic : options.topics) {
+    rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  const auto err = rd_kafka_subscribe(rk_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_destroy(rk_);
+    throw std::runtime_error(std::string("kafka consumer: subscribe: ") + rd_kafka_err2str(err));
+  }
+}
+
+KafkaConsumer::~KafkaConsumer() {
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+std::optional<KafkaMessage> KafkaConsumer::poll(std::chrono::milliseconds timeout) {
+  rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk_, static_cast<int>(timeout.count()));
+  if (raw == nullptr) return std::nullopt;
+  if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("kafka consumer: {}: {}", rd_kafka_err2name(raw->err),
+                 rd_kafka_message_errstr(raw));
+    rd_kafka_message_destroy(raw);
+    return std::nullopt;
+  }
+  KafkaMessage m;
+  m.topic = rd_kafka_topic_name(raw->rkt);
+  m.partition = raw->partition;
+  m.offset = raw->offset;
+  if (raw->key != nullptr) m.key.assign(static_cast<const char*>(raw->key), raw->key_len);
+  if (raw->payload != nullptr) m.value.assign(static_cast<const char*>(raw->payload), raw->len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(raw, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    std::size_t size = 0;
+    for (std::size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      m.headers[name] = value != nullptr ? std::string(static_cast<const char*>(value), size) : "";
+    }
+  }
+  rd_kafka_message_destroy(raw);
+  return m;
+}
+
+std::error_code KafkaConsumer::commit(const KafkaMessage& message) {
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+  // Kafka's committed offset is the next one to read.
+  rd_kafka_topic_partition_list_add(offsets, message.topic.c_str(), message.partition)->offset =
+      message.offset + 1;
+  auto err = rd_kafka_commit(rk_, offsets, 0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = offsets->elems[0].err;
+  rd_kafka_topic_partition_list_destroy(offsets);
+  return make_kafka_error(err);
+}
+
+}  // namespace keyflow

@@ -1,0 +1,138 @@
+#include "consumers/webhook_deliverer.hpp"
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
+
+#include "consumers/cloud_event.hpp"
+#include "consumers/delivery_fanout.hpp"
+#include "consumers/delivery_sender.hpp"
+#include "consumers/kafka_consumer.hpp"
+#include "consumers/webhook_client.hpp"
+
+namespace keyflow {
+namespace {
+
+constexpr std::chrono::milliseconds kPollTimeout{200};
+
+// Sleeps for d unless stop comes first. False when stopped.
+bool sleep_for(std::stop_token& stop, std::chrono::milliseconds d) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  return !cv.wait_for(lock, stop, d, [] { return false; }) && !stop.stop_requested();
+}
+
+// Fans one event out, retrying while the database is unreachable: the offset must not move past
+// an event whose deliveries are not written. False when stopped first.
+bool fan_out_durably(DeliveryFanout& fanout, const CloudEvent& event, std::stop_token& stop) {
+  std::chrono::milliseconds backoff{100};
+  for (;;) {
+    try {
+      const auto result = fanout.fan_out(event);
+      spdlog::debug("deliver: event {} ({}) -> {} new deliveries of {} subscriptions", event.id,
+                    event.type, result.created, result.matched);
+      return true;
+    } catch (const std::exception& e) {
+      spdlog::warn("deliver: fan-out of event {} failed, retrying in {} ms: {}", event.id,
+                   backoff.count(), e.what());
+    }
+    if (!sleep_for(stop, backoff)) return false;
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
+  }
+}
+
+void consume(KafkaConsumer& consumer, DeliveryFanout& fanout, DeliverySender& sender,
+             std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    auto message = consumer.poll(kPollTimeout);
+    if (!message) continue;
+    std::string error;
+    if (const auto event = parse_cloud_event(*message, error)) {
+      if (!fan_out_durably(fanout, *event, stop)) return;
+      sender.wake();
+    } else {
+      // A message that can never be delivered must not block its partition.
+      spdlog::error("deliver: skipping {}[{}]@{}: {}", message->topic, message->partition,
+                    message->offset, error);
+    }
+    if (const auto ec = consumer.commit(*message)) {
+      // The deliveries exist; consuming the event again will find them and add nothing.
+      spdlog::warn("deliver: commit of {}[{}]@{} failed: {}", message->topic, message->partition,
+                   message->offset, ec.message());
+    }
+  }
+}
+
+}  // namespace
+
+WebhookDeliverer::WebhookDeliverer(DeliverOptions options, const MasterKey& master_key,
+                                   const Clock& clock)
+    : options_(std::move(options)),
+      master_key_(master_key),
+      clock_(clock),
+      pool_(options_.database_url, 4) {}
+
+void WebhookDeliverer::run(std::stop_token stop) {
+  ConsumerOptions consumer_options;
+  consumer_options.bootstrap_servers = options_.brokers;
+  consumer_options.group_id = options_.group_id;
+  consumer_options.topics = options_.topics;
+  consumer_options.client_id = "keyflow-deliver";
+  consumer_options.overrides = options_.kafka_overrides;
+  KafkaConsumer consumer(consumer_options);
+
+  // HTTP on one I/O thread; database work on the consuming and the sending thread.
+  boost::asio::io_context io(1);
+  auto work = boost::asio::make_work_guard(io);
+  std::thread io_thread([&io] { io.run(); });
+  std::exception_ptr failure;
+  {
+    WebhookClient::Options client_options;
+    client_options.timeout = options_.request_timeout;
+    client_options.allow_private = options_.allow_private;
+    client_options.ca_file = options_.ca_file;
+    WebhookClient client(io.get_executor(), client_options);
+
+    SenderOptions sender_options;
+    sender_options.retry = options_.retry;
+    sender_options.request_timeout = options_.request_timeout;
+    sender_options.max_in_flight = options_.max_in_flight;
+    sender_options.max_in_flight_per_subscription = options_.max_in_flight_per_subscription;
+    sender_options.poll_interval = options_.poll_interval;
+    DeliverySender sender(pool_, client, master_key_, clock_, sender_options);
+    DeliveryFanout fanout(pool_, clock_);
+
+    // The sender stops with the caller, and also when consuming fails.
+    std::stop_source sending_stop;
+    std::stop_callback forward(stop, [&sending_stop] { sending_stop.request_stop(); });
+    std::thread sending([&sender, token = sending_stop.get_token()] {
+      try {
+        sender.run(token);
+      } catch (const std::exception& e) {
+        spdlog::error("deliver: sender stopped: {}", e.what());
+      }
+    });
+    spdlog::info("deliver: consuming {} as group {}", fmt::join(options_.topics, ","),
+                 options_.group_id);
+    try {
+      consume(consumer, fanout, sender, stop);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    sending_stop.request_stop();
+    sending.join();
+    // Stop the I/O before the client, whose pooled connections belong to io, goes away.
+    work.reset();
+    io.stop();
+    io_thread.join();
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace keyflow

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "consumers/retry_schedule.hpp"
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+#include "engine/master_key.hpp"
+#include "outbox/topics.hpp"
+
+namespace keyflow {
+
+struct DeliverOptions {
+  std::string database_url;
+  std::string brokers;
+  std::string group_id = "keyflow-deliver";
+  bool allow_private = false;
+  RetrySchedule::Options retry;
+  std::chrono::milliseconds request_timeout{30000};
+  // Past the brief's minimum: what is consumed and how much is sent at once.
+  std::vector<std::string> topics = all_topics();
+  std::size_t max_in_flight = 64;
+  std::size_t max_in_flight_per_subscription = 4;
+  std::chrono::milliseconds poll_interval{200};
+  std::string ca_file;                                 // extra trust anchors for HTTPS
+  std::map<std::string, std::string> kafka_overrides;  // librdkafka properties
+};
+
+// The deliver role: Kafka events -> webhook deliveries (DeliveryFanout, offsets committed
+// after the deliveries are) and due deliveries -> signed POSTs (DeliverySender). Scales as a
+// Kafka consumer group for the fan-out, and by SKIP LOCKED leases for the sending.
+class WebhookDeliverer {
+ public:
+  WebhookDeliverer(DeliverOptions options, const MasterKey& master_key, const Clock& clock);
+
+  // Consumes and sends until stop is requested (noticed within about 200 ms), then leaves the
+  // consumer group and waits briefly for attempts in flight. Throws only when it cannot start
+  // (a bad Kafka setting).
+  void run(std::stop_token stop);
+
+ private:
+  DeliverOptions options_;
+  MasterKey master_key_;
+  const Clock& clock_;
+  ConnectionPool pool_;
+};
+
+}  // namespace keyflow

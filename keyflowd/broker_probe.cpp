@@ -1,0 +1,37 @@
+#include "keyflowd/broker_probe.hpp"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+namespace keyflow {
+
+BrokerProbe::BrokerProbe(const std::string& brokers) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  client_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (client_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    spdlog::error("broker probe: {}", err);
+  }
+}
+
+BrokerProbe::~BrokerProbe() {
+  if (client_ != nullptr) rd_kafka_destroy(client_);
+}
+
+bool BrokerProbe::reachable() {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (client_ == nullptr) return false;
+  if (now - checked_ < std::chrono::seconds(1)) return last_;
+  const struct rd_kafka_metadata* metadata = nullptr;
+  const auto err = rd_kafka_metadata(client_, 0, nullptr, &metadata, 1000);
+  last_ = err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->broker_cnt > 0;
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+  checked_ = std::chrono::steady_clock::now();
+  return last_;
+}
+
+}  // namespace keyflow

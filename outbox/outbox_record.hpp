@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "outbox/kafka_producer.hpp"
+
+namespace keyflow {
+
+// One row of the outbox table as the relay reads it; occurred_at is PostgreSQL's text form.
+struct OutboxRecord {
+  std::int64_t id = 0;
+  std::string event_id{};
+  std::string aggregate_type{};
+  std::string aggregate_id{};
+  std::string event_type{};
+  std::string payload{};
+  std::string occurred_at{};
+};
+
+// The Kafka message for an outbox row, as a CloudEvents 1.0 event in binary content mode: the
+// topic of its aggregate type, key = aggregate id (one key's events share a partition, so they
+// stay in order), value = the payload JSON, attributes in ce_* headers.
+OutgoingMessage to_cloud_event(const OutboxRecord& record);
+
+}  // namespace keyflow

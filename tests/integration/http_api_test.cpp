@@ -1,0 +1,240 @@
+// The HTTP API over real loopback sockets, on a real PostgreSQL.
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "http/api_routes.hpp"
+#include "http/server.hpp"
+#include "tests/support/engine_fixture.hpp"
+#include "tests/support/http_test_client.hpp"
+
+namespace keyflow {
+namespace {
+
+namespace json = boost::json;
+constexpr const char* kAdminToken = "test-admin-token";
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  HttpApiTest() {
+    http::add_api_routes(router_, api_);
+    server_.listen(http::parse_endpoint("127.0.0.1:0"));
+    io_thread_ = std::jthread([this] { io_.run(); });
+  }
+  ~HttpApiTest() override {
+    server_.stop();
+    work_.reset();
+    io_.stop();
+  }
+
+  test::HttpTestClient client(std::string bearer = kAdminToken) {
+    return {"127.0.0.1", server_.endpoint().port(), std::move(bearer)};
+  }
+
+  // organization → project, over HTTP; returns the project id.
+  std::string make_project() {
+    const auto org = client().post("/v1/organizations", {{"name", "acme"}});
+    EXPECT_EQ(org.status, 201) << org.body;
+    const auto project = client().post(
+        "/v1/projects", {{"organization_id", org.json().at("id")}, {"name", "payments"}});
+    EXPECT_EQ(project.status, 201) << project.body;
+    return std::string(project.json().at("id").as_string());
+  }
+
+  test::EngineFixture f;
+  Metrics metrics_;
+  http::Authenticator auth_{kAdminToken};
+  http::ApiContext api_{f.keys,   f.organizations,     f.subscriptions,    auth_,
+                        metrics_, [] { return true; }, [] { return true; }};
+  http::Router router_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  boost::asio::thread_pool workers_{4};
+  http::Server server_{io_, workers_, router_, metrics_};
+  std::jthread io_thread_;
+};
+
+void expect_error(const test::HttpResult& r, int status, const std::string& code,
+                  const std::string& field = {}) {
+  EXPECT_EQ(r.status, status) << r.body;
+  const auto body = r.json();
+  const auto& error = body.at("error");
+  EXPECT_EQ(error.at("code").as_string(), code) << r.body;
+  EXPECT_FALSE(error.at("message").as_string().empty());
+  if (!field.empty()) {
+    EXPECT_EQ(error.at("field").as_string(), field) << r.body;
+  }
+}
+
+TEST_F(HttpApiTest, CreateListGetRevokeAndVerifyAKey) {
+  const auto project = make_project();
+  const auto created = client().post(
+      "/v1/api-keys",
+      {{"project_id", project}, {"name", "backend"}, {"scopes", json::array{"READ", "CREATE"}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto key = created.json().as_object();
+  const std::string plaintext(key.at("key").as_string());
+  const std::string id(key.at("id").as_string());
+  EXPECT_TRUE(plaintext.starts_with("kf_live_"));
+  // Every field of seed 002's key object.
+  for (const char* field :
+       {"id", "project_id", "name", "key_prefix", "scopes", "expires_at", "last_used_at",
+        "created_at", "revoked_at", "replaced_by_key_id", "grace_expires_at", "environment_id",
+        "rotation_interval_days", "next_rotation_at", "rotation_webhook_url"}) {
+    EXPECT_TRUE(key.contains(field)) << field;
+  }
+  EXPECT_TRUE(plaintext.starts_with(std::string(key.at("key_prefix").as_string())));
+
+  const auto list = client().get("/v1/api-keys?project_id=" + project);
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.json().as_array().size(), 1u);
+  EXPECT_FALSE(list.json().as_array()[0].as_object().contains("key"));
+  EXPECT_EQ(list.body.find(plaintext.substr(8, 20)), std::string::npos) << "secret in list";
+
+  const auto got = client().get("/v1/api-keys/" + id);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_FALSE(got.json().as_object().contains("key"));
+
+  auto verify = client().post("/v1/api-keys/verify", {{"key", plaintext}});
+  ASSERT_EQ(verify.status, 200);
+  EXPECT_EQ(verify.json().at("valid").as_bool(), true);
+  EXPECT_EQ(verify.json().at("code").as_string(), "VALID");
+  EXPECT_EQ(verify.json().at("key_id").as_string(), id);
+  EXPECT_EQ(verify.json().at("project_id").as_string(), project);
+  EXPECT_EQ(verify.json().at("scopes").as_array().size(), 2u);
+
+  EXPECT_EQ(client().del("/v1/api-keys/" + id).status, 204);
+  EXPECT_EQ(client().del("/v1/api-keys/" + id).status, 204);
+  EXPECT_FALSE(client().get("/v1/api-keys/" + id).json().at("revoked_at").is_null());
+  verify = client().post("/v1/api-keys/verify", {{"key", plaintext}});
+  EXPECT_EQ(verify.json().at("valid").as_bool(), false);
+  EXPECT_EQ(verify.json().at("code").as_string(), "REVOKED");
+}
+
+TEST_F(HttpApiTest, VerifyAnswersMalformedAndNotFoundWith200) {
+  auto r = client().post("/v1/api-keys/verify", {{"key", "not-a-key"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json().at("code").as_string(), "MALFORMED");
+  r = client().post(
+      "/v1/api-keys/verify",
+      {{"key", "kf_live_0000000000000000000000000000000000000000000" + std::string("000000")}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json().at("code").as_string(), "MALFORMED");
+}
+
+TEST_F(HttpApiTest, RotateReturnsSeedShapeAndOldKeyHonoursGrace) {
+  const auto project = make_project();
+  const auto created =
+      client().post("/v1/api-keys", {{"project_id", project}, {"name", "rotating"}});
+  const std::string id(created.json().at("id").as_string());
+  const std::string old_plaintext(created.json().at("key").as_string());
+  const auto rotated =
+      client().post("/v1/api-keys/" + id + "/rotate", {{"grace_period_seconds", 3600}});
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const auto body = rotated.json().as_object();
+  for (const char* field : {"old_key_id", "new_key_id", "project_id", "name", "key", "key_prefix",
+                            "scopes", "expires_at", "created_at", "grace_expires_at"}) {
+    EXPECT_TRUE(body.contains(field)) << field;
+  }
+  EXPECT_EQ(body.at("old_key_id").as_string(), id);
+  const auto old = client().post("/v1/api-keys/verify", {{"key", old_plaintext}});
+  EXPECT_EQ(old.json().at("code").as_string(), "VALID");
+  EXPECT_EQ(old.json().at("replaced_by_key_id").as_string(), body.at("new_key_id").as_string());
+  const auto fresh = client().post("/v1/api-keys/verify", {{"key", body.at("key")}});
+  EXPECT_EQ(fresh.json().at("code").as_string(), "VALID");
+  expect_error(client().post("/v1/api-keys/" + id + "/rotate", json::object{}), 409, "conflict");
+}
+
+TEST_F(HttpApiTest, EveryRouteNeedsTheAdminToken) {
+  const auto project = make_project();
+  for (const auto& bearer : {std::string(), std::string("wrong-token")}) {
+    auto c = client(bearer);
+    expect_error(c.post("/v1/organizations", {{"name", "x"}}), 401, "unauthorized");
+    expect_error(c.post("/v1/projects", {{"organization_id", "x"}, {"name", "x"}}), 401,
+                 "unauthorized");
+    expect_error(c.post("/v1/api-keys", {{"project_id", project}, {"name", "x"}}), 401,
+                 "unauthorized");
+    expect_error(c.get("/v1/api-keys?project_id=" + project), 401, "unauthorized");
+    expect_error(c.get("/v1/api-keys/" + project), 401, "unauthorized");
+    expect_error(c.del("/v1/api-keys/" + project), 401, "unauthorized");
+    expect_error(c.post("/v1/api-keys/verify", {{"key", "x"}}), 401, "unauthorized");
+    expect_error(c.post("/v1/webhooks/subscriptions", {{"url", "https://example.com"}}), 401,
+                 "unauthorized");
+  }
+  EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), 0);
+}
+
+TEST_F(HttpApiTest, BadInputGetsAClearErrorNamingTheField) {
+  const auto project = make_project();
+  expect_error(client().request("POST", "/v1/api-keys", "{not json"), 400, "invalid_json");
+  expect_error(client().request("POST", "/v1/api-keys", "[1,2]"), 400, "invalid_json");
+  expect_error(client().post("/v1/api-keys", {{"project_id", project}}), 422, "invalid_request",
+               "name");
+  expect_error(client().post("/v1/api-keys", {{"project_id", project}, {"name", 5}}), 422,
+               "invalid_request", "name");
+  expect_error(
+      client().post("/v1/api-keys", {{"project_id", project}, {"name", "x"}, {"colour", "red"}}),
+      422, "invalid_request", "colour");
+  expect_error(
+      client().post("/v1/api-keys",
+                    {{"project_id", project}, {"name", "x"}, {"scopes", json::array{"ROOT"}}}),
+      422, "invalid_request", "scopes");
+  expect_error(client().post("/v1/api-keys", {{"project_id", project},
+                                              {"name", "x"},
+                                              {"expires_at", "2001-01-01T00:00:00Z"}}),
+               422, "invalid_request", "expires_at");
+  expect_error(
+      client().post("/v1/api-keys",
+                    {{"project_id", project}, {"name", "x"}, {"rotation_interval_days", 0}}),
+      422, "invalid_request", "rotation_interval_days");
+  expect_error(client().post("/v1/api-keys", {{"project_id", "nope"}, {"name", "x"}}), 422,
+               "invalid_request", "project_id");
+  expect_error(client().get("/v1/api-keys/00000000-0000-4000-8000-000000000000"), 404, "not_found");
+  expect_error(client().get("/v1/api-keys"), 422, "invalid_request", "project_id");
+  expect_error(client().get("/v1/nothing-here"), 404, "not_found");
+  expect_error(client().request("PUT", "/v1/api-keys"), 405, "method_not_allowed");
+  EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), 0);
+  EXPECT_EQ(f.count("SELECT count(*) FROM outbox"), 0);
+}
+
+TEST_F(HttpApiTest, OversizedBodyIs413) {
+  const std::string big = "{\"name\":\"" + std::string(70 * 1024, 'a') + "\"}";
+  expect_error(client().request("POST", "/v1/organizations", big), 413, "payload_too_large");
+}
+
+TEST_F(HttpApiTest, SubscriptionOnBothPathsReturnsAWhsecSecret) {
+  for (const char* path : {"/v1/webhooks/subscriptions", "/api/v1/webhooks/subscriptions"}) {
+    const auto r =
+        client().post(path, {{"url", "https://hooks.example.com/keyflow"},
+                             {"event_types", json::array{"api_key.created", "api_key.revoked"}}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_TRUE(r.json().at("secret").as_string().starts_with("whsec_"));
+    EXPECT_EQ(r.json().at("event_types").as_array().size(), 2u);
+  }
+  expect_error(client().post("/v1/webhooks/subscriptions", {{"url", "ftp://x"}}), 422,
+               "invalid_request", "url");
+  expect_error(client().post("/v1/webhooks/subscriptions",
+                             {{"url", "https://x.example"}, {"event_types", json::array{"nope"}}}),
+               422, "invalid_request", "event_types");
+  // The secret is stored sealed, never in plaintext.
+  EXPECT_EQ(f.count("SELECT count(*) FROM webhook_subscriptions"
+                    " WHERE position('whsec_' in encode(secret_sealed, 'escape')) > 0"),
+            0);
+}
+
+TEST_F(HttpApiTest, HealthReadinessAndMetrics) {
+  EXPECT_EQ(client("").get("/healthz").status, 200);
+  const auto ready = client("").get("/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.json().at("checks").at("database").as_bool(), true);
+  const auto metrics = client("").get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("keyflow_http_requests_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyflow

@@ -1,0 +1,464 @@
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "consumers/delivery_fanout.hpp"
+#include "consumers/webhook_deliverer.hpp"
+#include "consumers/webhook_signature.hpp"
+#include "engine/database.hpp"
+#include "engine/master_key.hpp"
+#include "engine/secret_box.hpp"
+#include "engine/time_format.hpp"
+#include "outbox/embedded_broker.hpp"
+#include "outbox/kafka_producer.hpp"
+#include "outbox/topics.hpp"
+#include "tests/support/test_database.hpp"
+#include "tests/support/webhook_receiver.hpp"
+
+namespace keyflow {
+namespace {
+
+using namespace std::chrono_literals;
+using test::WebhookReceiver;
+using SteadyClock = std::chrono::steady_clock;
+
+struct Subscription {
+  std::string id;
+  std::string secret;
+};
+
+struct PublishedEvent {
+  std::string id;
+  std::string type;
+  std::string subject;
+  std::string time;
+  boost::json::object data;
+};
+
+// Runs a deliverer on its own thread until stop() or the object goes away.
+class RunningDeliverer {
+ public:
+  RunningDeliverer(DeliverOptions options, const MasterKey& key, const Clock& clock)
+      : deliverer_(std::move(options), key, clock),
+        thread_([this](std::stop_token stop) { deliverer_.run(stop); }) {}
+
+  // Asks run() to return and waits for it; returns how long that took.
+  std::chrono::milliseconds stop() {
+    const auto asked = std::chrono::steady_clock::now();
+    thread_.request_stop();
+    thread_.join();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 asked);
+  }
+
+ private:
+  WebhookDeliverer deliverer_;
+  std::jthread thread_;
+};
+
+class WebhookDeliveryTest : public ::testing::Test {
+ protected:
+  test::TestDatabase db;
+  EmbeddedBroker broker{1, 4};
+  MasterKey master_key = *MasterKey::from_base64(test::kTestMasterKey);
+  SystemClock clock;
+  ConnectionPool pool{db.url(), 2};
+  WebhookReceiver receiver;
+  std::string organization_id = insert_organization("acme");
+
+  std::string insert_organization(const std::string& name) {
+    return pool.transact([&](pqxx::work& txn) {
+      return std::string(
+          txn.exec_params1("INSERT INTO organizations (name) VALUES ($1) RETURNING id", name)[0]
+              .c_str());
+    });
+  }
+
+  Subscription subscribe(const std::string& url, const std::vector<std::string>& event_types = {},
+                         std::optional<std::string> organization = std::nullopt) {
+    Subscription s;
+    s.secret = generate_webhook_secret();
+    const auto sealed = SecretBox(master_key).seal(s.secret, kWebhookSecretContext);
+    std::string types = "{";
+    for (const auto& t : event_types)
+      types += (types.size() > 1 ? "," : "") + t;
+    types += "}";
+    s.id = pool.transact([&](pqxx::work& txn) {
+      return std::string(txn.exec_params1("INSERT INTO webhook_subscriptions"
+                                          " (organization_id, url, event_types, secret_sealed)"
+                                          " VALUES ($1, $2, $3::text[], $4) RETURNING id",
+                                          organization, url, types,
+                                          pqxx::binarystring(sealed.data(), sealed.size()))[0]
+                             .c_str());
+    });
+    return s;
+  }
+
+  // An api_key event as the relay publishes it: CloudEvents binary mode on keyflow.api_keys.
+  PublishedEvent publish(const std::string& type = "api_key.created",
+                         const std::string& subject = "3f1c1f0e-8a51-4c47-9d2b-0c6f1f4f7a01",
+                         std::optional<std::string> event_id = std::nullopt,
+                         std::optional<std::string> organization = std::nullopt) {
+    PublishedEvent e;
+    e.id = event_id.value_or(random_uuid());
+    e.type = type;
+    e.subject = subject;
+    e.time = format_timestamp(clock.now());
+    e.data = {{"id", subject},
+              {"organization_id", organization.value_or(organization_id)},
+              {"project_id", nullptr},
+              {"name", "ci deploy key"},
+              {"key_prefix", "kf_live_a1B2"},
+              {"scopes", boost::json::array{"READ", "CREATE"}},
+              {"created_at", e.time}};
+    KafkaProducer producer(producer_options());
+    const auto ec =
+        producer.produce(OutgoingMessage{.topic = topic_for_aggregate("api_key"),
+                                         .key = subject,
+                                         .value = boost::json::serialize(e.data),
+                                         .headers = {{"ce_specversion", "1.0"},
+                                                     {"ce_id", e.id},
+                                                     {"ce_source", "/keyflow"},
+                                                     {"ce_type", type},
+                                                     {"ce_time", e.time},
+                                                     {"ce_subject", subject},
+                                                     {"content-type", "application/json"}}},
+                         1);
+    EXPECT_FALSE(ec) << ec.message();
+    const auto deadline = SteadyClock::now() + 10s;
+    std::vector<DeliveryReport> reports;
+    while (reports.empty() && SteadyClock::now() < deadline)
+      reports = producer.poll(50ms);
+    EXPECT_EQ(reports.size(), 1u);
+    if (!reports.empty()) {
+      EXPECT_TRUE(reports[0].ok()) << reports[0].error.message();
+    }
+    return e;
+  }
+
+  ProducerOptions producer_options() {
+    ProducerOptions o;
+    o.bootstrap_servers = broker.bootstrap_servers();
+    return o;
+  }
+
+  std::string random_uuid() {
+    return pool.transact([](pqxx::work& txn) {
+      return std::string(txn.exec1("SELECT gen_random_uuid()")[0].c_str());
+    });
+  }
+
+  DeliverOptions options(bool allow_private = true) {
+    DeliverOptions o;
+    o.database_url = db.url();
+    o.brokers = broker.bootstrap_servers();
+    o.allow_private = allow_private;
+    o.retry.initial = 100ms;
+    o.retry.multiplier = 2.0;
+    o.retry.max_delay = 1s;
+    o.retry.max_attempts = 4;
+    o.request_timeout = 5s;
+    return o;
+  }
+
+  long count(const std::string& sql) {
+    return pool.transact([&](pqxx::work& txn) { return txn.exec1(sql)[0].as<long>(); });
+  }
+
+  // The first column of the first row; "<none>" without rows, "<null>" for NULL.
+  std::string text(const std::string& sql) {
+    return pool.transact([&](pqxx::work& txn) {
+      const auto rows = txn.exec(sql);
+      if (rows.empty()) return std::string("<none>");
+      return rows[0][0].is_null() ? std::string("<null>") : std::string(rows[0][0].c_str());
+    });
+  }
+
+  static bool eventually(const std::function<bool()>& condition,
+                         std::chrono::milliseconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return condition();
+  }
+};
+
+std::int64_t to_int(const std::string& s) {
+  return std::stoll(s);
+}
+
+TEST_F(WebhookDeliveryTest, DeliversASignedEventWithTheSeedPayload) {
+  const auto subscription = subscribe(receiver.url());
+  const auto event = publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  const auto request = receiver.requests().at(0);
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.target, "/hooks");
+  EXPECT_EQ(request.header("content-type"), "application/json");
+  EXPECT_FALSE(request.header("user-agent").empty());
+
+  const auto id = request.header("webhook-id");
+  EXPECT_TRUE(id.starts_with("msg_")) << id;
+  EXPECT_EQ(id.size(), 4u + 27u);
+  const auto timestamp = to_int(request.header("webhook-timestamp"));
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  EXPECT_LE(std::abs(now - timestamp), 60);
+  EXPECT_TRUE(
+      verify(subscription.secret, id, timestamp, request.body, request.header("webhook-signature")))
+      << request.header("webhook-signature");
+
+  const auto body = boost::json::parse(request.body).as_object();
+  EXPECT_EQ(body.at("id").as_string(), id);
+  EXPECT_EQ(body.at("event").as_string(), "api_key.created");
+  EXPECT_EQ(body.at("resource").as_string(), "api_key");
+  EXPECT_EQ(body.at("resourceId").as_string(), event.subject);
+  EXPECT_EQ(body.at("timestamp").as_string(), event.time);
+  EXPECT_TRUE(parse_timestamp(body.at("timestamp").as_string()).has_value());
+  EXPECT_EQ(body.at("apiVersion").as_string(), "2026-11-01");
+  EXPECT_EQ(body.at("data").as_object(), event.data);
+  EXPECT_FALSE(body.at("data").as_object().contains("key"));
+
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 10s));
+  EXPECT_EQ(text("SELECT id FROM webhook_deliveries"), id);
+  EXPECT_EQ(text("SELECT event_id::text FROM webhook_deliveries"), event.id);
+  EXPECT_EQ(text("SELECT body FROM webhook_deliveries"), request.body);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM webhook_attempts WHERE status_code = 200 AND error IS NULL"), 1);
+}
+
+TEST_F(WebhookDeliveryTest, RetriesWithTheSameIdUntilTheReceiverAcknowledges) {
+  receiver.fail_next(2, 500);
+  const auto subscription = subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(3, 30s));
+  const auto requests = receiver.requests();
+  const auto id = requests[0].header("webhook-id");
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.header("webhook-id"), id);
+    EXPECT_EQ(r.body, requests[0].body);
+    EXPECT_TRUE(verify(subscription.secret, id, to_int(r.header("webhook-timestamp")), r.body,
+                       r.header("webhook-signature")));
+  }
+  // The schedule's first retry comes after at least half its 100 ms base, the second after 100.
+  EXPECT_GE(requests[1].received_at - requests[0].received_at, 50ms);
+  EXPECT_GE(requests[2].received_at - requests[1].received_at, 100ms);
+
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 10s));
+  EXPECT_EQ(count("SELECT attempts FROM webhook_deliveries"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_attempts"), 3);
+  EXPECT_EQ(text("SELECT string_agg(status_code::text, ',' ORDER BY id) FROM webhook_attempts"),
+            "500,500,200");
+  EXPECT_EQ(count("SELECT count(DISTINCT delivery_id) FROM webhook_attempts"), 1);
+  EXPECT_EQ(text("SELECT locked_until FROM webhook_deliveries"), "<null>");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(receiver.count(), 3u);
+}
+
+TEST_F(WebhookDeliveryTest, DeliveryIsDeadAfterTheLastAttempt) {
+  receiver.set_status(503);
+  subscribe(receiver.url());
+  publish();
+  auto o = options();
+  o.retry.max_attempts = 3;
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  ASSERT_TRUE(
+      eventually([&] { return text("SELECT status FROM webhook_deliveries") == "dead"; }, 30s));
+  EXPECT_EQ(count("SELECT attempts FROM webhook_deliveries"), 3);
+  EXPECT_EQ(count("SELECT last_status_code FROM webhook_deliveries"), 503);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(receiver.count(), 3u);
+}
+
+TEST_F(WebhookDeliveryTest, OnlyMatchingSubscriptionsReceiveTheEvent) {
+  WebhookReceiver revoked_only;
+  WebhookReceiver other_organization;
+  WebhookReceiver same_organization;
+  subscribe(receiver.url());
+  subscribe(revoked_only.url(), {"api_key.revoked"});
+  subscribe(other_organization.url(), {}, insert_organization("globex"));
+  subscribe(same_organization.url(), {"api_key.created", "api_key.revoked"}, organization_id);
+  publish("api_key.created");
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  ASSERT_TRUE(same_organization.wait_for(1, 10s));
+  // Both deliveries came from one fan-out transaction; give stray ones time to show.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(revoked_only.count(), 0u);
+  EXPECT_EQ(other_organization.count(), 0u);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries"), 2);
+}
+
+TEST_F(WebhookDeliveryTest, ReconsumingAnEventCreatesNoSecondDelivery) {
+  subscribe(receiver.url());
+  const auto subject = std::string("5b0d7c2e-1111-4e2a-9c3b-7d9e8f000001");
+  const auto event = publish("api_key.created", subject);
+  {
+    RunningDeliverer deliverer(options(), master_key, clock);
+    ASSERT_TRUE(receiver.wait_for(1, 30s));
+  }
+  // The relay may publish an event twice; and a new group reads the topic from its start.
+  publish("api_key.created", subject, event.id);
+  // Same key, so the same partition, after the duplicates: once it arrives they were consumed.
+  publish("api_key.updated", subject);
+  auto o = options();
+  o.group_id = "keyflow-deliver-replay";
+  RunningDeliverer replay(o, master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(2, 30s));
+  std::this_thread::sleep_for(300ms);
+  const auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(boost::json::parse(requests[1].body).at("event").as_string(), "api_key.updated");
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries WHERE event_id = '" + event.id + "'"),
+            1);
+}
+
+TEST_F(WebhookDeliveryTest, FanOutOfTheSameEventTwiceAddsNothing) {
+  subscribe(receiver.url());
+  subscribe(receiver.url("/other"));
+  CloudEvent event;
+  event.id = random_uuid();
+  event.type = "api_key.revoked";
+  event.subject = "key-1";
+  event.time = format_timestamp(clock.now());
+  event.data = {{"organization_id", organization_id}, {"project_id", nullptr}};
+  DeliveryFanout fanout(pool, clock);
+
+  const auto first = fanout.fan_out(event);
+  const auto second = fanout.fan_out(event);
+  EXPECT_EQ(first.matched, 2u);
+  EXPECT_EQ(first.created, 2u);
+  EXPECT_EQ(second.matched, 2u);
+  EXPECT_EQ(second.created, 0u);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries"), 2);
+}
+
+TEST_F(WebhookDeliveryTest, LoopbackTargetIsRefusedAndRecordedWithoutAllowPrivate) {
+  subscribe(receiver.url());
+  publish();
+  auto o = options(false);
+  o.retry.max_attempts = 2;
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  ASSERT_TRUE(
+      eventually([&] { return text("SELECT status FROM webhook_deliveries") == "dead"; }, 30s));
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_attempts WHERE status_code IS NULL"), 2);
+  const auto error = text("SELECT error FROM webhook_attempts ORDER BY id LIMIT 1");
+  EXPECT_NE(error.find("destination refused"), std::string::npos) << error;
+  EXPECT_NE(error.find("127.0.0.1"), std::string::npos) << error;
+  EXPECT_NE(error.find("loopback"), std::string::npos) << error;
+  EXPECT_EQ(text("SELECT last_error FROM webhook_deliveries"), error);
+  EXPECT_EQ(receiver.count(), 0u);
+}
+
+TEST_F(WebhookDeliveryTest, SlowReceiverTimesOutAndIsRecorded) {
+  receiver.set_delay(2s);
+  subscribe(receiver.url());
+  publish();
+  auto o = options();
+  o.request_timeout = 300ms;
+  o.retry.max_attempts = 1;
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  ASSERT_TRUE(
+      eventually([&] { return text("SELECT status FROM webhook_deliveries") == "dead"; }, 30s));
+  const auto error = text("SELECT error FROM webhook_attempts");
+  EXPECT_NE(error.find("timed out"), std::string::npos) << error;
+  EXPECT_GE(count("SELECT latency_ms FROM webhook_attempts"), 300);
+  EXPECT_LT(count("SELECT latency_ms FROM webhook_attempts"), 2000);
+}
+
+TEST_F(WebhookDeliveryTest, RunReturnsPromptlyWhenStopIsRequested) {
+  subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 10s));
+
+  const auto took = deliverer.stop();
+  // The loops look at the stop token every 200 ms; leaving the consumer group adds a little.
+  EXPECT_LT(took, 2s) << took.count() << " ms";
+  std::printf("[ measure  ] run() returned %lld ms after stop was requested\n",
+              static_cast<long long>(took.count()));
+}
+
+TEST_F(WebhookDeliveryTest, DeliversABacklogOnceEachOverReusedConnections) {
+  constexpr int kEvents = 300;
+  subscribe(receiver.url());
+  subscribe(receiver.url("/second"));
+  {
+    KafkaProducer producer(producer_options());
+    const auto time = format_timestamp(clock.now());
+    for (int i = 0; i < kEvents; ++i) {
+      const auto subject = "key-" + std::to_string(i);
+      boost::json::object data{{"id", subject}, {"organization_id", organization_id}};
+      ASSERT_FALSE(producer.produce(OutgoingMessage{.topic = topic_for_aggregate("api_key"),
+                                                    .key = subject,
+                                                    .value = boost::json::serialize(data),
+                                                    .headers = {{"ce_specversion", "1.0"},
+                                                                {"ce_id", random_uuid()},
+                                                                {"ce_source", "/keyflow"},
+                                                                {"ce_type", "api_key.created"},
+                                                                {"ce_time", time},
+                                                                {"ce_subject", subject}}},
+                                    static_cast<std::uint64_t>(i)));
+    }
+    std::size_t reports = 0;
+    const auto deadline = SteadyClock::now() + 20s;
+    while (reports < kEvents && SteadyClock::now() < deadline)
+      reports += producer.poll(50ms).size();
+    ASSERT_EQ(reports, static_cast<std::size_t>(kEvents));
+  }
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  const auto first = SteadyClock::now();
+  ASSERT_TRUE(receiver.wait_for(2 * kEvents, 60s)) << receiver.count();
+  const auto elapsed = SteadyClock::now() - first;
+  std::this_thread::sleep_for(300ms);
+  const auto requests = receiver.requests();
+  EXPECT_EQ(requests.size(), 2u * kEvents);
+  std::set<std::string> ids;
+  for (const auto& r : requests)
+    ids.insert(r.header("webhook-id"));
+  EXPECT_EQ(ids.size(), 2u * kEvents);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count("SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'") ==
+               2 * kEvents;
+      },
+      10s));
+  // Kept-alive connections: at most the per-subscription cap each, not one per request.
+  EXPECT_LE(receiver.connections(), 16u);
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  std::printf(
+      "[ measure  ] %d deliveries in %.2f s after the first: %.0f deliveries/s over %zu "
+      "connections\n",
+      2 * kEvents, seconds, (2 * kEvents - 1) / seconds, receiver.connections());
+}
+
+}  // namespace
+}  // namespace keyflow

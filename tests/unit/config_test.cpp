@@ -1,0 +1,50 @@
+#include "keyflowd/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace keyflow {
+namespace {
+
+constexpr const char* kKey = "a2V5Zmxvdy10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM=";
+
+ConfigResult load(std::vector<const char*> args, std::vector<const char*> env) {
+  args.insert(args.begin(), "keyflowd");
+  env.push_back(nullptr);
+  return load_config(static_cast<int>(args.size()), args.data(), env.data());
+}
+
+TEST(Config, ReadsEnvironmentVariables) {
+  const auto r = load({"serve"}, {"KEYFLOW_DATABASE_URL=dbname=x", "KEYFLOW_HTTP_ADDR=127.0.0.1:9",
+                                  "KEYFLOW_MASTER_KEY=a2V5Zmxvdy10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM=",
+                                  "KEYFLOW_WEBHOOK_ALLOW_PRIVATE=true", "OTHER=1"});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->role, "serve");
+  EXPECT_EQ(r.config->database_url, "dbname=x");
+  EXPECT_EQ(r.config->http_addr, "127.0.0.1:9");
+  EXPECT_TRUE(r.config->master_key);
+  EXPECT_TRUE(r.config->webhook_allow_private);
+  EXPECT_EQ(r.config->kafka_brokers, "embedded");
+}
+
+TEST(Config, FlagsWinOverTheEnvironment) {
+  const auto r = load({"all", "--http-addr=0.0.0.0:1", "--database-url", "dbname=y", "--master-key",
+                       kKey, "--webhook-allow-private"},
+                      {"KEYFLOW_HTTP_ADDR=127.0.0.1:9"});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->http_addr, "0.0.0.0:1");
+  EXPECT_EQ(r.config->database_url, "dbname=y");
+  EXPECT_TRUE(r.config->webhook_allow_private);
+}
+
+TEST(Config, RejectsUnknownRolesFlagsAndBadMasterKeys) {
+  EXPECT_FALSE(load({}, {}).config);
+  EXPECT_FALSE(load({"dance"}, {}).config);
+  EXPECT_FALSE(load({"serve", "--colour=red"}, {}).config);
+  const auto bad_key = load({"serve"}, {"KEYFLOW_MASTER_KEY=short"});
+  EXPECT_FALSE(bad_key.config);
+  EXPECT_NE(bad_key.error.find("KEYFLOW_MASTER_KEY"), std::string::npos);
+  EXPECT_EQ(load({"--help"}, {}).error, "help");
+}
+
+}  // namespace
+}  // namespace keyflow
