@@ -10,7 +10,8 @@ constexpr const char* kColumns =
     "id::text, organization_id::text, project_id::text, environment_id::text, name, key_prefix,"
     " array_to_json(scopes)::text, enabled, expires_at::text, last_used_at::text,"
     " created_at::text, revoked_at::text, replaced_by_key_id::text, grace_expires_at::text,"
-    " rotation_interval_days, next_rotation_at::text, rotation_webhook_url";
+    " rotation_interval_days, next_rotation_at::text, rotation_webhook_url, meta::text,"
+    " array_to_json(allowed_cidrs)::text";
 
 ApiKey read_key(const pqxx::row& r) {
   ApiKey k;
@@ -31,6 +32,8 @@ ApiKey read_key(const pqxx::row& r) {
   k.rotation_interval_days = optional_int(r[14]);
   k.next_rotation_at = optional_timestamp(r[15]);
   k.rotation_webhook_url = optional_text(r[16]);
+  k.meta = optional_text(r[17]);
+  k.allowed_cidrs = json_string_array(r[18]);
   return k;
 }
 
@@ -45,13 +48,15 @@ void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash
   txn.exec_params(
       "INSERT INTO api_keys (id, organization_id, project_id, environment_id, name, key_prefix,"
       " key_hash, scopes, enabled, expires_at, created_at, updated_at, rotation_interval_days,"
-      " next_rotation_at, rotation_webhook_url)"
+      " next_rotation_at, rotation_webhook_url, meta, allowed_cidrs)"
       " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::text[], $9,"
-      " $10::timestamptz, $11::timestamptz, $11::timestamptz, $12, $13::timestamptz, $14)",
+      " $10::timestamptz, $11::timestamptz, $11::timestamptz, $12, $13::timestamptz, $14,"
+      " $15::jsonb, $16::text[])",
       k.id, k.organization_id, k.project_id, k.environment_id, k.name, k.key_prefix,
       pqxx::binarystring(key_hash.data(), key_hash.size()), text_array_literal(k.scopes), k.enabled,
       timestamp_param(k.expires_at), sql_timestamp(k.created_at), k.rotation_interval_days,
-      timestamp_param(k.next_rotation_at), k.rotation_webhook_url);
+      timestamp_param(k.next_rotation_at), k.rotation_webhook_url, k.meta,
+      text_array_literal(k.allowed_cidrs));
 }
 
 std::optional<ApiKey> ApiKeyStore::find(pqxx::work& txn, const std::string& id) {
@@ -79,6 +84,65 @@ std::vector<ApiKey> ApiKeyStore::list_by_project(pqxx::work& txn, const std::str
     keys.push_back(read_key(row));
   }
   return keys;
+}
+
+std::vector<ApiKey> ApiKeyStore::list(pqxx::work& txn, const ListQuery& q) {
+  // Optional filters as "param IS NULL OR ..." keep one static, prepared-friendly statement.
+  const std::string sql =
+      std::string("SELECT ") + kColumns +
+      " FROM api_keys WHERE ($1::uuid IS NULL OR organization_id = $1::uuid)"
+      " AND ($2::uuid IS NULL OR project_id = $2::uuid)"
+      " AND ($3::uuid IS NULL OR environment_id = $3::uuid)"
+      " AND ($4::text IS NULL"
+      "  OR ($4 = 'revoked' AND revoked_at IS NOT NULL)"
+      "  OR ($4 = 'active' AND revoked_at IS NULL"
+      "      AND (expires_at IS NULL OR expires_at > $5::timestamptz)"
+      "      AND (replaced_by_key_id IS NULL OR grace_expires_at > $5::timestamptz))"
+      "  OR ($4 = 'expired' AND revoked_at IS NULL"
+      "      AND (expires_at <= $5::timestamptz OR (replaced_by_key_id IS NOT NULL"
+      "           AND (grace_expires_at IS NULL OR grace_expires_at <= $5::timestamptz)))))"
+      " AND ($6::timestamptz IS NULL OR (created_at, id) < ($6::timestamptz, $7::uuid))"
+      " ORDER BY created_at DESC, id DESC LIMIT $8";
+  std::optional<std::string> after_time;
+  std::optional<std::string> after_id;
+  if (q.after) {
+    after_time = sql_timestamp(q.after->first);
+    after_id = q.after->second;
+  }
+  std::vector<ApiKey> keys;
+  for (const auto& row :
+       txn.exec_params(sql, q.organization_id, q.project_id, q.environment_id, q.state,
+                       sql_timestamp(q.now), after_time, after_id, q.limit)) {
+    keys.push_back(read_key(row));
+  }
+  return keys;
+}
+
+void ApiKeyStore::update(pqxx::work& txn, const ApiKey& k, TimePoint at) {
+  txn.exec_params(
+      "UPDATE api_keys SET name = $2, scopes = $3::text[], expires_at = $4::timestamptz,"
+      " rotation_interval_days = $5, next_rotation_at = $6::timestamptz,"
+      " rotation_webhook_url = $7, environment_id = $8::uuid, enabled = $9, meta = $10::jsonb,"
+      " allowed_cidrs = $11::text[], updated_at = $12::timestamptz WHERE id = $1::uuid",
+      k.id, k.name, text_array_literal(k.scopes), timestamp_param(k.expires_at),
+      k.rotation_interval_days, timestamp_param(k.next_rotation_at), k.rotation_webhook_url,
+      k.environment_id, k.enabled, k.meta, text_array_literal(k.allowed_cidrs), sql_timestamp(at));
+}
+
+void ApiKeyStore::record_last_used(pqxx::work& txn,
+                                   const std::vector<std::pair<std::string, TimePoint>>& uses) {
+  if (uses.empty()) return;
+  std::vector<std::string> ids;
+  std::vector<std::string> times;
+  for (const auto& [id, at] : uses) {
+    ids.push_back(id);
+    times.push_back(sql_timestamp(at));
+  }
+  txn.exec_params(
+      "UPDATE api_keys SET last_used_at = v.t"
+      " FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, t)"
+      " WHERE api_keys.id = v.id AND (last_used_at IS NULL OR last_used_at < v.t)",
+      text_array_literal(ids), text_array_literal(times));
 }
 
 void ApiKeyStore::mark_revoked(pqxx::work& txn, const std::string& id, TimePoint at) {

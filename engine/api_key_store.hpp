@@ -23,6 +23,25 @@ class ApiKeyStore {
   static std::optional<ApiKey> find_by_hash(pqxx::work& txn, const Bytes& key_hash);
   static std::vector<ApiKey> list_by_project(pqxx::work& txn, const std::string& project_id);
 
+  struct ListQuery {
+    std::optional<std::string> organization_id;
+    std::optional<std::string> project_id;
+    std::optional<std::string> environment_id;
+    std::optional<std::string> state;  // active, revoked or expired (at `now`)
+    TimePoint now;
+    // Keyset pagination, newest first: rows strictly older than (created_at, id).
+    std::optional<std::pair<TimePoint, std::string>> after;
+    int limit = 100;
+  };
+  static std::vector<ApiKey> list(pqxx::work& txn, const ListQuery& query);
+
+  // Writes every mutable column of the key (the PATCH path reads, changes, writes back).
+  static void update(pqxx::work& txn, const ApiKey& key, TimePoint at);
+
+  // Moves last_used_at forward for many keys in one statement; never backwards.
+  static void record_last_used(pqxx::work& txn,
+                               const std::vector<std::pair<std::string, TimePoint>>& uses);
+
   static void mark_revoked(pqxx::work& txn, const std::string& id, TimePoint at);
   static void mark_replaced(pqxx::work& txn, const std::string& id, const std::string& replaced_by,
                             TimePoint grace_expires_at, TimePoint at);

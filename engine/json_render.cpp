@@ -1,5 +1,7 @@
 #include "engine/json_render.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include "engine/time_format.hpp"
 
 namespace keyflow {
@@ -31,6 +33,13 @@ boost::json::object to_json(const Project& p) {
           {"created_at", format_timestamp(p.created_at)}};
 }
 
+boost::json::object to_json(const Environment& e) {
+  return {{"id", e.id},
+          {"project_id", e.project_id},
+          {"name", e.name},
+          {"created_at", format_timestamp(e.created_at)}};
+}
+
 boost::json::object to_json(const ApiKey& k) {
   return {
       {"id", k.id},
@@ -52,6 +61,8 @@ boost::json::object to_json(const ApiKey& k) {
                                      : boost::json::value(nullptr)},
       {"next_rotation_at", json_or_null(k.next_rotation_at)},
       {"rotation_webhook_url", json_or_null(k.rotation_webhook_url)},
+      {"meta", k.meta ? boost::json::parse(*k.meta) : boost::json::value(nullptr)},
+      {"allowed_cidrs", to_array(k.allowed_cidrs)},
   };
 }
 

@@ -13,6 +13,7 @@ namespace keyflow {
 // webhook receiver and an API client see the same fields.
 boost::json::object to_json(const Organization& org);
 boost::json::object to_json(const Project& project);
+boost::json::object to_json(const Environment& environment);
 boost::json::object to_json(const ApiKey& key);
 boost::json::object to_json(const WebhookSubscription& sub);
 boost::json::object to_json(const Actor& actor);

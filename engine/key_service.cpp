@@ -1,11 +1,20 @@
 #include "engine/key_service.hpp"
 
+#include <algorithm>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "engine/access.hpp"
 #include "engine/api_key_store.hpp"
+#include "engine/cidr.hpp"
 #include "engine/errc.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_render.hpp"
 #include "engine/key_format.hpp"
 #include "engine/outbox_append.hpp"
+#include "engine/sql_values.hpp"
+#include "engine/time_format.hpp"
 #include "engine/validation.hpp"
 
 namespace keyflow {
@@ -13,16 +22,20 @@ namespace {
 
 constexpr int kMaxRotationIntervalDays = 3650;
 constexpr std::size_t kMaxScopes = 64;
-// Keys without an environment read kf_live_...; environments name their own (issue-level
-// environments replace this default).
-constexpr std::string_view kDefaultEnvironment = "live";
+constexpr std::size_t kMaxMetaBytes = 4096;
+constexpr std::size_t kMaxCidrs = 100;
 
-void validate(const NewKey& r, TimePoint now) {
-  require_name(r.name, "name");
-  if (r.scopes.size() > kMaxScopes) {
+// Where a new key goes: its tenant and the visible prefix of its text.
+struct Owner {
+  Tenant tenant;
+  std::string prefix = "kf";
+  std::string environment;  // empty: no environment part in the key's text
+};
+
+void validate_scopes(const std::vector<std::string>& scopes) {
+  if (scopes.size() > kMaxScopes)
     throw Error(errc::invalid_argument, "at most 64 scopes", "scopes");
-  }
-  for (const auto& s : r.scopes) {
+  for (const auto& s : scopes) {
     if (!is_valid_scope(s)) {
       throw Error(
           errc::invalid_argument,
@@ -30,19 +43,117 @@ void validate(const NewKey& r, TimePoint now) {
           "scopes");
     }
   }
-  if (r.expires_at && *r.expires_at <= now) {
-    throw Error(errc::invalid_argument, "expires_at must be in the future", "expires_at");
-  }
-  if (r.rotation_interval_days &&
-      (*r.rotation_interval_days < 1 || *r.rotation_interval_days > kMaxRotationIntervalDays)) {
+}
+
+void validate_interval(std::optional<int> days) {
+  if (days && (*days < 1 || *days > kMaxRotationIntervalDays)) {
     throw Error(errc::invalid_argument, "rotation_interval_days must be between 1 and 3650",
                 "rotation_interval_days");
   }
-  if (r.next_rotation_at && !r.rotation_interval_days) {
-    throw Error(errc::invalid_argument, "next_rotation_at needs rotation_interval_days",
-                "next_rotation_at");
+}
+
+void validate_expiry(std::optional<TimePoint> at, TimePoint now) {
+  if (at && *at <= now) {
+    throw Error(errc::invalid_argument, "expires_at must be in the future", "expires_at");
   }
-  if (r.rotation_webhook_url) require_http_url(*r.rotation_webhook_url, "rotation_webhook_url");
+}
+
+void validate_meta(const std::optional<std::string>& meta) {
+  if (!meta) return;
+  if (meta->size() > kMaxMetaBytes) {
+    throw Error(errc::invalid_argument, "meta must be at most 4096 bytes of JSON", "meta");
+  }
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(*meta, ec);
+  if (ec || !value.is_object()) {
+    throw Error(errc::invalid_argument, "meta must be a JSON object", "meta");
+  }
+}
+
+std::vector<std::string> canonical_cidrs(const std::vector<std::string>& cidrs) {
+  if (cidrs.size() > kMaxCidrs) {
+    throw Error(errc::invalid_argument, "at most 100 allowed_cidrs", "allowed_cidrs");
+  }
+  std::vector<std::string> out;
+  for (const auto& c : cidrs) {
+    auto canonical = canonical_cidr(c);
+    if (!canonical) {
+      throw Error(errc::invalid_argument, "'" + c + "' is not an IP network such as 10.0.0.0/8",
+                  "allowed_cidrs");
+    }
+    out.push_back(*canonical);
+  }
+  return out;
+}
+
+bool is_management_scope(const std::string& s) {
+  return std::find(kManagementScopes.begin(), kManagementScopes.end(), s) !=
+         kManagementScopes.end();
+}
+
+// A key may hand out only the management scopes it holds itself (MANAGE may hand out any), so
+// that a CREATE key cannot mint a MANAGE key.
+void require_grantable(const Actor& actor, const std::vector<std::string>& scopes) {
+  if (actor.kind != Actor::Kind::key) return;
+  const auto holds = [&](const std::string& s) {
+    return std::find(actor.scopes.begin(), actor.scopes.end(), s) != actor.scopes.end();
+  };
+  if (holds("MANAGE")) return;
+  for (const auto& s : scopes) {
+    if (is_management_scope(s) && !holds(s)) {
+      throw Error(errc::forbidden, "a key cannot grant the " + s + " scope it does not hold",
+                  "scopes");
+    }
+  }
+}
+
+// The project (with its organization and prefix) or the organization a key is created in.
+Owner resolve_owner(pqxx::work& txn, const NewKey& r) {
+  Owner owner;
+  if (r.project_id) {
+    require_id(*r.project_id, "project_id");
+    const auto row = txn.exec_params(
+        "SELECT organization_id::text, key_prefix FROM projects WHERE id = $1::uuid",
+        *r.project_id);
+    if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
+    owner.tenant = {row[0][0].as<std::string>(), r.project_id};
+    owner.prefix = row[0][1].as<std::string>();
+    if (r.organization_id && *r.organization_id != owner.tenant.organization_id) {
+      throw Error(errc::invalid_argument, "project belongs to another organization",
+                  "organization_id");
+    }
+  } else if (r.organization_id) {
+    require_id(*r.organization_id, "organization_id");
+    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid", *r.organization_id)
+            .empty()) {
+      throw Error(errc::not_found, "organization does not exist", "organization_id");
+    }
+    owner.tenant = {*r.organization_id, std::nullopt};
+  } else {
+    throw Error(errc::invalid_argument, "project_id or organization_id is required", "project_id");
+  }
+  return owner;
+}
+
+// The environment's name, checking that it belongs to the key's project.
+std::string environment_name(pqxx::work& txn, const std::string& environment_id,
+                             const std::optional<std::string>& project_id) {
+  require_id(environment_id, "environment_id");
+  if (!project_id) {
+    throw Error(errc::invalid_argument, "only keys of a project have an environment",
+                "environment_id");
+  }
+  const auto row =
+      txn.exec_params("SELECT name FROM environments WHERE id = $1::uuid AND project_id = $2::uuid",
+                      environment_id, *project_id);
+  if (row.empty()) {
+    throw Error(errc::not_found, "environment does not exist in this project", "environment_id");
+  }
+  return row[0][0].as<std::string>();
+}
+
+Tenant tenant_of(const ApiKey& k) {
+  return {k.organization_id, k.project_id};
 }
 
 boost::json::object key_event_data(const ApiKey& key, const Actor& actor) {
@@ -55,45 +166,70 @@ DomainEvent key_event(std::string type, const ApiKey& key, boost::json::object d
   return {"api_key", key.id, std::move(type), std::move(data), at};
 }
 
+std::string encode_cursor(const ApiKey& last) {
+  return base64_encode(as_bytes(sql_timestamp(last.created_at) + "|" + last.id));
+}
+
+std::pair<TimePoint, std::string> decode_cursor(const std::string& cursor) {
+  const auto invalid =
+      Error(errc::invalid_argument, "cursor is not one this API returned", "cursor");
+  const auto raw = base64_decode(cursor);
+  if (!raw) throw invalid;
+  const std::string text(raw->begin(), raw->end());
+  const auto bar = text.find('|');
+  if (bar == std::string::npos) throw invalid;
+  const auto at = parse_timestamp(text.substr(0, bar));
+  const auto id = text.substr(bar + 1);
+  if (!at || !is_uuid(id)) throw invalid;
+  return {*at, id};
+}
+
+bool scope_granted(const std::vector<std::string>& held, const std::string& wanted) {
+  for (const auto& s : held) {
+    if (s == wanted) return true;
+    // resource:* grants every action on the resource.
+    if (s.ends_with(":*") && wanted.starts_with(s.substr(0, s.size() - 1))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
   const auto now = clock_.now();
-  validate(request, now);
+  require_name(request.name, "name");
+  validate_scopes(request.scopes);
+  validate_expiry(request.expires_at, now);
+  validate_interval(request.rotation_interval_days);
+  if (request.next_rotation_at && !request.rotation_interval_days) {
+    throw Error(errc::invalid_argument, "next_rotation_at needs rotation_interval_days",
+                "next_rotation_at");
+  }
+  if (request.rotation_webhook_url) {
+    require_http_url(*request.rotation_webhook_url, "rotation_webhook_url");
+  }
+  validate_meta(request.meta);
+  const auto cidrs = canonical_cidrs(request.allowed_cidrs);
+
   return db_.transact([&](pqxx::work& txn) {
-    ApiKey key;
-    std::string prefix = "kf";
-    if (request.project_id) {
-      require_id(*request.project_id, "project_id");
-      const auto row = txn.exec_params(
-          "SELECT organization_id::text, key_prefix FROM projects WHERE id = $1::uuid",
-          *request.project_id);
-      if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
-      key.organization_id = row[0][0].as<std::string>();
-      prefix = row[0][1].as<std::string>();
-      if (request.organization_id && *request.organization_id != key.organization_id) {
-        throw Error(errc::invalid_argument, "project belongs to another organization",
-                    "organization_id");
-      }
-      key.project_id = request.project_id;
-    } else if (request.organization_id) {
-      require_id(*request.organization_id, "organization_id");
-      if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid",
-                          *request.organization_id)
-              .empty()) {
-        throw Error(errc::not_found, "organization does not exist", "organization_id");
-      }
-      key.organization_id = *request.organization_id;
-    } else {
-      throw Error(errc::invalid_argument, "project_id or organization_id is required",
-                  "project_id");
+    auto owner = resolve_owner(txn, request);
+    require_access(actor, Permission::create, owner.tenant,
+                   owner.tenant.project_id ? "project" : "organization");
+    require_grantable(actor, request.scopes);
+    if (request.environment_id) {
+      owner.environment = environment_name(txn, *request.environment_id, owner.tenant.project_id);
     }
 
-    const std::string plaintext = format_key(prefix, kDefaultEnvironment, random_key_secret());
+    const std::string plaintext = format_key(owner.prefix, owner.environment, random_key_secret());
+    ApiKey key;
     key.id = new_uuid();
+    key.organization_id = owner.tenant.organization_id;
+    key.project_id = owner.tenant.project_id;
+    key.environment_id = request.environment_id;
     key.name = request.name;
     key.key_prefix = display_prefix(plaintext);
     key.scopes = request.scopes;
+    key.enabled = request.enabled;
     key.expires_at = request.expires_at;
     key.created_at = now;
     key.rotation_interval_days = request.rotation_interval_days;
@@ -102,6 +238,8 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
           next_rotation_after(now, *request.rotation_interval_days));
     }
     key.rotation_webhook_url = request.rotation_webhook_url;
+    key.meta = request.meta;
+    key.allowed_cidrs = cidrs;
 
     ApiKeyStore::insert(txn, key, hasher_.hash(plaintext));
     append_event(txn, key_event("api_key.created", key, key_event_data(key, actor), now));
@@ -109,20 +247,167 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
   });
 }
 
-ApiKey KeyService::get(const std::string& id) {
+ApiKey KeyService::get(const Actor& actor, const std::string& id) {
   require_id(id, "id");
   auto key = db_.transact([&](pqxx::work& txn) { return ApiKeyStore::find(txn, id); });
   if (!key) throw Error(errc::not_found, "key does not exist", "id");
+  require_access(actor, Permission::read, tenant_of(*key), "key");
   return *key;
 }
 
-std::vector<ApiKey> KeyService::list_by_project(const std::string& project_id) {
-  require_id(project_id, "project_id");
-  return db_.transact([&](pqxx::work& txn) {
-    if (txn.exec_params("SELECT 1 FROM projects WHERE id = $1::uuid", project_id).empty()) {
-      throw Error(errc::not_found, "project does not exist", "project_id");
+KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
+  if (request.limit < 1 || request.limit > 1000) {
+    throw Error(errc::invalid_argument, "limit must be between 1 and 1000", "limit");
+  }
+  if (request.state && *request.state != "active" && *request.state != "revoked" &&
+      *request.state != "expired") {
+    throw Error(errc::invalid_argument, "state must be active, revoked or expired", "state");
+  }
+  if (request.environment_id) require_id(*request.environment_id, "environment_id");
+  ApiKeyStore::ListQuery query;
+  query.environment_id = request.environment_id;
+  query.state = request.state;
+  query.now = clock_.now();
+  query.limit = request.limit + 1;  // one more tells whether another page follows
+  if (request.cursor) query.after = decode_cursor(*request.cursor);
+
+  auto keys = db_.transact([&](pqxx::work& txn) {
+    std::optional<std::string> project_id = request.project_id;
+    std::optional<std::string> organization_id = request.organization_id;
+    if (!project_id && !organization_id) {
+      // A key lists its own tenant by default; the admin must say which.
+      if (actor.kind != Actor::Kind::key) {
+        throw Error(errc::invalid_argument, "project_id or organization_id is required",
+                    "project_id");
+      }
+      project_id = actor.project_id;
+      organization_id = actor.organization_id;
     }
-    return ApiKeyStore::list_by_project(txn, project_id);
+    Tenant tenant;
+    if (project_id) {
+      require_id(*project_id, "project_id");
+      const auto row = txn.exec_params(
+          "SELECT organization_id::text FROM projects WHERE id = $1::uuid", *project_id);
+      if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
+      tenant = {row[0][0].as<std::string>(), project_id};
+      if (organization_id && *organization_id != tenant.organization_id) {
+        throw Error(errc::not_found, "project does not exist", "project_id");
+      }
+    } else {
+      require_id(*organization_id, "organization_id");
+      if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid", *organization_id)
+              .empty()) {
+        throw Error(errc::not_found, "organization does not exist", "organization_id");
+      }
+      tenant = {*organization_id, std::nullopt};
+    }
+    require_access(actor, Permission::read, tenant, project_id ? "project" : "organization");
+    query.organization_id = tenant.organization_id;
+    query.project_id = tenant.project_id;
+    return ApiKeyStore::list(txn, query);
+  });
+
+  KeyPage page;
+  if (keys.size() > static_cast<std::size_t>(request.limit)) {
+    keys.resize(static_cast<std::size_t>(request.limit));
+    page.next_cursor = encode_cursor(keys.back());
+  }
+  page.keys = std::move(keys);
+  return page;
+}
+
+ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPatch& patch) {
+  require_id(id, "id");
+  const auto now = clock_.now();
+  if (patch.name) require_name(*patch.name, "name");
+  if (patch.scopes) validate_scopes(*patch.scopes);
+  if (patch.expires_at) validate_expiry(*patch.expires_at, now);
+  if (patch.rotation_interval_days) validate_interval(*patch.rotation_interval_days);
+  if (patch.rotation_webhook_url && *patch.rotation_webhook_url) {
+    require_http_url(**patch.rotation_webhook_url, "rotation_webhook_url");
+  }
+  if (patch.meta) validate_meta(*patch.meta);
+  std::optional<std::vector<std::string>> cidrs;
+  if (patch.allowed_cidrs) cidrs = canonical_cidrs(*patch.allowed_cidrs);
+
+  return db_.transact([&](pqxx::work& txn) {
+    auto found = ApiKeyStore::find_for_update(txn, id);
+    if (!found) throw Error(errc::not_found, "key does not exist", "id");
+    require_access(actor, Permission::update, tenant_of(*found), "key");
+    if (found->revoked_at) throw Error(errc::conflict, "key is revoked", "id");
+    if (patch.scopes) require_grantable(actor, *patch.scopes);
+
+    const ApiKey before = *found;
+    ApiKey after = before;
+    boost::json::array changed;
+    boost::json::object previous;
+    const auto old_json = to_json(before);
+    auto note = [&](const char* field) {
+      changed.emplace_back(field);
+      previous[field] = old_json.at(field);
+    };
+    if (patch.name && *patch.name != before.name) {
+      after.name = *patch.name;
+      note("name");
+    }
+    if (patch.scopes && *patch.scopes != before.scopes) {
+      after.scopes = *patch.scopes;
+      note("scopes");
+    }
+    if (patch.expires_at && *patch.expires_at != before.expires_at) {
+      after.expires_at = *patch.expires_at;
+      note("expires_at");
+    }
+    if (patch.rotation_interval_days &&
+        *patch.rotation_interval_days != before.rotation_interval_days) {
+      after.rotation_interval_days = *patch.rotation_interval_days;
+      // A new interval counts from now; no interval means no scheduled rotation.
+      after.next_rotation_at =
+          after.rotation_interval_days && !before.replaced_by_key_id
+              ? std::optional(next_rotation_after(now, *after.rotation_interval_days))
+              : std::nullopt;
+      note("rotation_interval_days");
+      if (after.next_rotation_at != before.next_rotation_at) note("next_rotation_at");
+    }
+    if (patch.rotation_webhook_url && *patch.rotation_webhook_url != before.rotation_webhook_url) {
+      after.rotation_webhook_url = *patch.rotation_webhook_url;
+      note("rotation_webhook_url");
+    }
+    if (patch.environment_id && *patch.environment_id != before.environment_id) {
+      // The key's text keeps the prefix it was created with; only the grouping changes.
+      if (*patch.environment_id) {
+        environment_name(txn, **patch.environment_id, before.project_id);
+      }
+      after.environment_id = *patch.environment_id;
+      note("environment_id");
+    }
+    if (patch.enabled && *patch.enabled != before.enabled) {
+      after.enabled = *patch.enabled;
+      note("enabled");
+    }
+    if (patch.meta) {
+      // Compare as JSON, not text: {"a":1} and { "a": 1 } are the same meta.
+      const auto normal = [](const std::optional<std::string>& m) {
+        return m ? boost::json::serialize(boost::json::parse(*m)) : std::string();
+      };
+      if (normal(*patch.meta) != normal(before.meta)) {
+        after.meta = *patch.meta;
+        note("meta");
+      }
+    }
+    if (cidrs && *cidrs != before.allowed_cidrs) {
+      after.allowed_cidrs = *cidrs;
+      note("allowed_cidrs");
+    }
+    if (changed.empty()) return before;
+
+    ApiKeyStore::update(txn, after, now);
+    auto data = key_event_data(after, actor);
+    data["changed_fields"] = std::move(changed);
+    data["previous"] = std::move(previous);
+    append_event(txn, key_event("api_key.updated", after, std::move(data), now));
+    if (cache_) cache_->invalidate_key(after.id);
+    return after;
   });
 }
 
@@ -132,12 +417,15 @@ void KeyService::revoke(const Actor& actor, const std::string& id) {
   db_.transact([&](pqxx::work& txn) {
     auto key = ApiKeyStore::find_for_update(txn, id);
     if (!key) throw Error(errc::not_found, "key does not exist", "id");
+    require_access(actor, Permission::remove, tenant_of(*key), "key");
     if (key->revoked_at) return;
     ApiKeyStore::mark_revoked(txn, id, now);
     key->revoked_at = now;
     key->next_rotation_at.reset();
     append_event(txn, key_event("api_key.revoked", *key, key_event_data(*key, actor), now));
   });
+  // This process sees its own change at once; other processes when the event reaches them.
+  if (cache_) cache_->invalidate_key(id);
 }
 
 Rotation KeyService::rotate(const Actor& actor, const std::string& id,
@@ -148,14 +436,15 @@ Rotation KeyService::rotate(const Actor& actor, const std::string& id,
     throw Error(errc::invalid_argument, "grace_period_seconds must not be negative",
                 "grace_period_seconds");
   }
-  if (options.expires_at && *options.expires_at <= now) {
-    throw Error(errc::invalid_argument, "expires_at must be in the future", "expires_at");
-  }
-  return db_.transact([&](pqxx::work& txn) {
+  validate_expiry(options.expires_at, now);
+  auto result = db_.transact([&](pqxx::work& txn) {
     auto key = ApiKeyStore::find_for_update(txn, id);
     if (!key) throw Error(errc::not_found, "key does not exist", "id");
+    require_access(actor, Permission::update, tenant_of(*key), "key");
     return rotate_locked(txn, actor, *key, options, now);
   });
+  if (cache_) cache_->invalidate_key(id);
+  return result;
 }
 
 Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
@@ -169,13 +458,17 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
                 "id");
   }
   std::string prefix = "kf";
+  std::string environment;
   if (locked.project_id) {
     prefix = txn.exec_params1("SELECT key_prefix FROM projects WHERE id = $1::uuid",
                               *locked.project_id)[0]
                  .as<std::string>();
   }
+  if (locked.environment_id) {
+    environment = environment_name(txn, *locked.environment_id, locked.project_id);
+  }
   Rotation result;
-  result.plaintext = format_key(prefix, kDefaultEnvironment, random_key_secret());
+  result.plaintext = format_key(prefix, environment, random_key_secret());
 
   ApiKey& fresh = result.new_key;
   fresh = locked;
@@ -206,13 +499,62 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
   return result;
 }
 
-VerifyResult KeyService::verify(std::string_view key) {
-  // The checksum turns away mistyped and made-up keys before any database work.
-  if (!parse_key(key)) return {VerifyCode::malformed, std::nullopt};
+std::optional<ApiKey> KeyService::lookup(std::string_view key) {
   const auto hash = hasher_.hash(key);
+  std::uint64_t epoch = 0;
+  if (cache_) {
+    if (auto hit = cache_->get(hash)) return *hit;
+    epoch = cache_->epoch();
+  }
   auto found = db_.transact([&](pqxx::work& txn) { return ApiKeyStore::find_by_hash(txn, hash); });
-  if (!found) return {VerifyCode::not_found, std::nullopt};
-  return {key_state_at(*found, clock_.now()), std::move(found)};
+  if (cache_) cache_->put(hash, found, epoch);
+  return found;
+}
+
+VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& request) {
+  if (!has_permission(caller, Permission::read)) {
+    throw Error(errc::forbidden, "this key lacks the READ scope");
+  }
+  // The checksum turns away mistyped and made-up keys before any lookup.
+  if (!parse_key(request.key)) return {VerifyCode::malformed, std::nullopt};
+  auto found = lookup(request.key);
+  // Keys outside the caller's tenant do not exist for it.
+  if (!found || !can_reach(caller, tenant_of(*found))) return {VerifyCode::not_found, std::nullopt};
+  const auto now = clock_.now();
+  VerifyResult result{key_state_at(*found, now), found};
+  if (result.code != VerifyCode::valid) return result;
+  if (!found->allowed_cidrs.empty() &&
+      (!request.ip || !ip_in_any(*request.ip, found->allowed_cidrs))) {
+    result.code = VerifyCode::forbidden;
+    return result;
+  }
+  for (const auto& wanted : request.scopes) {
+    if (!scope_granted(found->scopes, wanted)) {
+      result.code = VerifyCode::insufficient_scopes;
+      return result;
+    }
+  }
+  if (usage_) usage_->record(found->id, now);
+  return result;
+}
+
+std::optional<ApiKey> KeyService::authenticate(std::string_view key, std::string_view remote_ip) {
+  if (!parse_key(key)) return std::nullopt;
+  auto found = lookup(key);
+  if (!found || key_state_at(*found, clock_.now()) != VerifyCode::valid) return std::nullopt;
+  if (!found->allowed_cidrs.empty() && !ip_in_any(remote_ip, found->allowed_cidrs)) {
+    return std::nullopt;
+  }
+  if (usage_) usage_->record(found->id, clock_.now());
+  return found;
+}
+
+std::size_t KeyService::flush_usage() {
+  if (!usage_) return 0;
+  auto uses = usage_->take();
+  if (uses.empty()) return 0;
+  db_.transact([&](pqxx::work& txn) { ApiKeyStore::record_last_used(txn, uses); });
+  return uses.size();
 }
 
 }  // namespace keyflow

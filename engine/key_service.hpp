@@ -13,18 +13,50 @@
 #include "engine/key_hasher.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/model.hpp"
+#include "engine/verify_cache.hpp"
 
 namespace keyflow {
 
 struct NewKey {
   std::optional<std::string> organization_id;  // one of organization_id and project_id
   std::optional<std::string> project_id;
+  std::optional<std::string> environment_id;  // an environment of the project
   std::string name;
   std::vector<std::string> scopes;
   std::optional<TimePoint> expires_at;
   std::optional<int> rotation_interval_days;
   std::optional<TimePoint> next_rotation_at;  // the first rotation, else created + interval
   std::optional<std::string> rotation_webhook_url;
+  bool enabled = true;
+  std::optional<std::string> meta;  // serialized JSON object
+  std::vector<std::string> allowed_cidrs;
+};
+
+// A PATCH: an engaged member is a change; for nullable fields an engaged nullopt clears it.
+struct KeyPatch {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::optional<TimePoint>> expires_at;
+  std::optional<std::optional<int>> rotation_interval_days;
+  std::optional<std::optional<std::string>> rotation_webhook_url;
+  std::optional<std::optional<std::string>> environment_id;
+  std::optional<bool> enabled;
+  std::optional<std::optional<std::string>> meta;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+};
+
+struct KeyListRequest {
+  std::optional<std::string> organization_id;
+  std::optional<std::string> project_id;
+  std::optional<std::string> environment_id;
+  std::optional<std::string> state;   // active, revoked, expired
+  int limit = 100;                    // 1..1000
+  std::optional<std::string> cursor;  // from a previous page
+};
+
+struct KeyPage {
+  std::vector<ApiKey> keys;
+  std::optional<std::string> next_cursor;  // set when more keys follow
 };
 
 struct CreatedKey {
@@ -43,34 +75,57 @@ struct Rotation {
   std::string plaintext;
 };
 
+struct VerifyRequest {
+  std::string key;
+  std::optional<std::string> ip;    // the caller's client address, checked against CIDRs
+  std::vector<std::string> scopes;  // scopes the key must hold
+};
+
 struct VerifyResult {
   VerifyCode code = VerifyCode::not_found;
   std::optional<ApiKey> key;  // set unless NOT_FOUND or MALFORMED
 };
 
-// The key lifecycle. Each mutation and its outbox event commit in one transaction.
+// The key lifecycle. Each mutation and its outbox event commit in one transaction; every
+// operation checks the actor's reach and scopes (engine/access.hpp).
 class KeyService {
  public:
-  KeyService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock)
-      : db_(db), hasher_(master_key), clock_(clock) {}
+  // cache and usage are optional: without them verify reads the database and last_used_at
+  // stays as it is.
+  KeyService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
+             VerifyCache* cache = nullptr, UsageRecorder* usage = nullptr)
+      : db_(db), hasher_(master_key), clock_(clock), cache_(cache), usage_(usage) {}
 
   CreatedKey create(const Actor& actor, const NewKey& request);
-  ApiKey get(const std::string& id);
-  std::vector<ApiKey> list_by_project(const std::string& project_id);
+  ApiKey get(const Actor& actor, const std::string& id);
+  KeyPage list(const Actor& actor, const KeyListRequest& request);
+  // Returns the key as it is after the change; emits api_key.updated only when something
+  // changed.
+  ApiKey update(const Actor& actor, const std::string& id, const KeyPatch& patch);
   // Idempotent: revoking a revoked key changes nothing and emits nothing.
   void revoke(const Actor& actor, const std::string& id);
   Rotation rotate(const Actor& actor, const std::string& id, const RotateOptions& options);
-  VerifyResult verify(std::string_view key);
+  VerifyResult verify(const Actor& caller, const VerifyRequest& request);
+
+  // The key behind a bearer credential, when it is VALID (and allowed from remote_ip).
+  std::optional<ApiKey> authenticate(std::string_view key, std::string_view remote_ip);
 
   // Rotates a key the caller has locked (find_for_update) inside the caller's transaction:
   // the one path shared by the HTTP rotate and the scheduler.
   Rotation rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
                          const RotateOptions& options, TimePoint now);
 
+  // Writes the recorded uses to last_used_at; returns how many keys were touched.
+  std::size_t flush_usage();
+
  private:
+  std::optional<ApiKey> lookup(std::string_view key);
+
   ConnectionPool& db_;
   KeyHasher hasher_;
   const Clock& clock_;
+  VerifyCache* cache_;
+  UsageRecorder* usage_;
 };
 
 }  // namespace keyflow

@@ -14,6 +14,13 @@ struct Organization {
   TimePoint created_at;
 };
 
+struct Environment {
+  std::string id;
+  std::string project_id;
+  std::string name;  // part of its keys' visible prefix: kf_live_...
+  TimePoint created_at;
+};
+
 struct Project {
   std::string id;
   std::string organization_id;
@@ -41,6 +48,8 @@ struct ApiKey {
   std::optional<int> rotation_interval_days;
   std::optional<TimePoint> next_rotation_at;
   std::optional<std::string> rotation_webhook_url;
+  std::optional<std::string> meta;         // free JSON (serialized), returned by verify
+  std::vector<std::string> allowed_cidrs;  // canonical; empty allows any source address
 };
 
 struct WebhookSubscription {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/access.hpp"
 #include "engine/errc.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_render.hpp"
@@ -28,11 +29,18 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
 
   CreatedSubscription out;
   auto& sub = out.subscription;
+  // A key subscribes inside its own tenant: its organization (and project) by default.
+  std::optional<std::string> organization_id = request.organization_id;
+  std::optional<std::string> project_id = request.project_id;
+  if (actor.kind == Actor::Kind::key && !organization_id && !project_id) {
+    organization_id = actor.organization_id;
+    project_id = actor.project_id;
+  }
   sub.id = new_uuid();
   sub.url = request.url;
   sub.event_types = request.event_types;
-  sub.organization_id = request.organization_id;
-  sub.project_id = request.project_id;
+  sub.organization_id = organization_id;
+  sub.project_id = project_id;
   sub.status = "enabled";
   sub.created_at = clock_.now();
   out.secret = generate_webhook_secret();
@@ -54,6 +62,13 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
                                *sub.organization_id)
                    .empty()) {
       throw Error(errc::not_found, "organization does not exist", "organization_id");
+    }
+    if (sub.organization_id) {
+      require_access(actor, Permission::manage, {*sub.organization_id, sub.project_id},
+                     sub.project_id ? "project" : "organization");
+    } else if (actor.kind == Actor::Kind::key) {
+      // Only the admin subscribes to every tenant's events.
+      throw Error(errc::forbidden, "only the admin token subscribes across organizations");
     }
     txn.exec_params(
         "INSERT INTO webhook_subscriptions (id, organization_id, project_id, url, event_types,"

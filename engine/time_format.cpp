@@ -60,7 +60,9 @@ std::optional<TimePoint> parse_timestamp(std::string_view s) {
       !read_int(s, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  // system_clock counts nanoseconds in 64 bits, which ends in 2262: keep well inside it.
+  if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
     return std::nullopt;
   }
   long micros = 0;

@@ -15,11 +15,13 @@ Bytes digest(std::string_view text) {
 
 }  // namespace
 
-Authenticator::Authenticator(std::string_view admin_token) : admin_digest_(digest(admin_token)) {
+Authenticator::Authenticator(std::string_view admin_token, KeyLookup key_lookup)
+    : admin_digest_(digest(admin_token)), key_lookup_(std::move(key_lookup)) {
   if (admin_token.empty()) admin_digest_.clear();
 }
 
-std::optional<Actor> Authenticator::authenticate(std::string_view header) const {
+std::optional<Actor> Authenticator::authenticate(std::string_view header,
+                                                 std::string_view remote_ip) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
     return std::nullopt;
@@ -31,7 +33,10 @@ std::optional<Actor> Authenticator::authenticate(std::string_view header) const 
       return Actor::admin();
     }
   }
-  spdlog::info("rejected a bearer credential ({} characters)", token.size());
+  if (key_lookup_) {
+    if (auto key = key_lookup_(token, remote_ip)) return Actor::key(*key);
+  }
+  spdlog::info("rejected a bearer credential ({} characters) from {}", token.size(), remote_ip);
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,16 +10,23 @@
 
 namespace keyflow::http {
 
-// Who is calling, from the Authorization header. The admin token is compared in constant
-// time (both sides hashed to equal length first), and never logged.
+// Who is calling, from the Authorization header: the admin token, or a keyflow key (looked
+// up through key_lookup, which answers only for VALID keys allowed from the remote address).
+// The admin token is compared in constant time (both sides hashed to equal length first);
+// no credential is ever logged.
 class Authenticator {
  public:
-  explicit Authenticator(std::string_view admin_token);
+  using KeyLookup =
+      std::function<std::optional<ApiKey>(std::string_view key, std::string_view remote_ip)>;
 
-  std::optional<Actor> authenticate(std::string_view authorization_header) const;
+  explicit Authenticator(std::string_view admin_token, KeyLookup key_lookup = {});
+
+  std::optional<Actor> authenticate(std::string_view authorization_header,
+                                    std::string_view remote_ip = {}) const;
 
  private:
   Bytes admin_digest_;
+  KeyLookup key_lookup_;
 };
 
 }  // namespace keyflow::http

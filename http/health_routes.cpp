@@ -7,7 +7,7 @@ using boost::beast::http::verb;
 
 Handler guarded(const Authenticator& auth, Handler handler) {
   return [&auth, handler = std::move(handler)](Request& request) {
-    request.actor = auth.authenticate(request.authorization);
+    request.actor = auth.authenticate(request.authorization, request.remote_ip);
     if (!request.actor) {
       Response r =
           error_response(status::unauthorized, "unauthorized", "missing or invalid bearer token");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "engine/errc.hpp"
 #include "engine/time_format.hpp"
@@ -28,6 +29,31 @@ const boost::json::value* JsonInput::find(std::string_view name) const {
   auto it = object_.find(name);
   if (it == object_.end() || it->value().is_null()) return nullptr;
   return &it->value();
+}
+
+bool JsonInput::is_null(std::string_view name) const {
+  auto it = object_.find(name);
+  return it != object_.end() && it->value().is_null();
+}
+
+std::optional<bool> JsonInput::optional_bool(std::string_view name) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_bool()) {
+    throw Error(errc::invalid_argument, std::string(name) + " must be true or false",
+                std::string(name));
+  }
+  return v->as_bool();
+}
+
+std::optional<std::string> JsonInput::optional_object(std::string_view name) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->is_object()) {
+    throw Error(errc::invalid_argument, std::string(name) + " must be a JSON object",
+                std::string(name));
+  }
+  return boost::json::serialize(*v);
 }
 
 std::string JsonInput::required_string(std::string_view name) const {
@@ -76,7 +102,9 @@ std::optional<TimePoint> JsonInput::optional_time(std::string_view name) const {
   auto t = parse_timestamp(*text);
   if (!t) {
     throw Error(errc::invalid_argument,
-                std::string(name) + " must be an RFC 3339 date-time such as 2030-01-01T00:00:00Z",
+                std::string(name) +
+                    " must be an RFC 3339 date-time between the years 1900 and 2200, such as "
+                    "2030-01-01T00:00:00Z",
                 std::string(name));
   }
   return t;

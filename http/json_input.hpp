@@ -20,7 +20,14 @@ class JsonInput {
   // An empty body reads as {} (so POST .../rotate with no body works).
   JsonInput(std::string_view body, std::initializer_list<std::string_view> allowed);
 
+  // Present in the body, null included: for PATCH, where null clears a field.
+  bool has(std::string_view name) const { return object_.contains(name); }
+  bool is_null(std::string_view name) const;
+
   std::string required_string(std::string_view name) const;
+  std::optional<bool> optional_bool(std::string_view name) const;
+  // A JSON object, serialized.
+  std::optional<std::string> optional_object(std::string_view name) const;
   std::optional<std::string> optional_string(std::string_view name) const;
   std::optional<std::int64_t> optional_int(std::string_view name, std::int64_t min,
                                            std::int64_t max) const;

@@ -8,27 +8,40 @@ using boost::beast::http::status;
 using boost::beast::http::verb;
 
 void add_organization_routes(Router& router, ApiContext& api) {
-  router.add(verb::post, "/v1/organizations", guarded(api.auth, [&api](Request& req) {
+  auto& orgs = api.organizations;
+  router.add(verb::post, "/v1/organizations", guarded(api.auth, [&orgs](Request& req) {
                const JsonInput in(req.body, {"name"});
-               return Response::of(
-                   status::created,
-                   to_json(api.organizations.create_organization(in.required_string("name"))));
+               return Response::of(status::created, to_json(orgs.create_organization(
+                                                        *req.actor, in.required_string("name"))));
              }));
-  router.add(verb::get, "/v1/organizations/{id}", guarded(api.auth, [&api](Request& req) {
+  router.add(verb::get, "/v1/organizations/{id}", guarded(api.auth, [&orgs](Request& req) {
                return Response::of(status::ok,
-                                   to_json(api.organizations.get_organization(req.param("id"))));
+                                   to_json(orgs.get_organization(*req.actor, req.param("id"))));
              }));
-  router.add(verb::post, "/v1/projects", guarded(api.auth, [&api](Request& req) {
+  router.add(verb::post, "/v1/projects", guarded(api.auth, [&orgs](Request& req) {
                const JsonInput in(req.body, {"organization_id", "name", "key_prefix"});
                return Response::of(
                    status::created,
-                   to_json(api.organizations.create_project(
-                       in.required_string("organization_id"), in.required_string("name"),
-                       in.optional_string("key_prefix").value_or("kf"))));
+                   to_json(orgs.create_project(*req.actor, in.required_string("organization_id"),
+                                               in.required_string("name"),
+                                               in.optional_string("key_prefix").value_or("kf"))));
              }));
-  router.add(verb::get, "/v1/projects/{id}", guarded(api.auth, [&api](Request& req) {
+  router.add(verb::get, "/v1/projects/{id}", guarded(api.auth, [&orgs](Request& req) {
                return Response::of(status::ok,
-                                   to_json(api.organizations.get_project(req.param("id"))));
+                                   to_json(orgs.get_project(*req.actor, req.param("id"))));
+             }));
+  router.add(verb::post, "/v1/projects/{id}/environments", guarded(api.auth, [&orgs](Request& req) {
+               const JsonInput in(req.body, {"name"});
+               return Response::of(status::created,
+                                   to_json(orgs.create_environment(*req.actor, req.param("id"),
+                                                                   in.required_string("name"))));
+             }));
+  router.add(verb::get, "/v1/projects/{id}/environments", guarded(api.auth, [&orgs](Request& req) {
+               boost::json::array out;
+               for (const auto& e : orgs.list_environments(*req.actor, req.param("id"))) {
+                 out.push_back(to_json(e));
+               }
+               return Response::of(status::ok, std::move(out));
              }));
 }
 

@@ -1,74 +1,32 @@
 // The HTTP API over real loopback sockets, on a real PostgreSQL.
-#include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "http/api_routes.hpp"
-#include "http/server.hpp"
-#include "tests/support/engine_fixture.hpp"
-#include "tests/support/http_test_client.hpp"
+#include "tests/support/api_server.hpp"
 
 namespace keyflow {
 namespace {
 
 namespace json = boost::json;
-constexpr const char* kAdminToken = "test-admin-token";
+using test::expect_error;
 
 class HttpApiTest : public ::testing::Test {
  protected:
-  HttpApiTest() {
-    http::add_api_routes(router_, api_);
-    server_.listen(http::parse_endpoint("127.0.0.1:0"));
-    io_thread_ = std::jthread([this] { io_.run(); });
-  }
-  ~HttpApiTest() override {
-    server_.stop();
-    work_.reset();
-    io_.stop();
-  }
-
-  test::HttpTestClient client(std::string bearer = kAdminToken) {
-    return {"127.0.0.1", server_.endpoint().port(), std::move(bearer)};
+  test::HttpTestClient client(std::string bearer = test::kAdminToken) {
+    return server_.client(std::move(bearer));
   }
 
   // organization → project, over HTTP; returns the project id.
   std::string make_project() {
-    const auto org = client().post("/v1/organizations", {{"name", "acme"}});
-    EXPECT_EQ(org.status, 201) << org.body;
-    const auto project = client().post(
-        "/v1/projects", {{"organization_id", org.json().at("id")}, {"name", "payments"}});
-    EXPECT_EQ(project.status, 201) << project.body;
-    return std::string(project.json().at("id").as_string());
+    const auto org = server_.create("/v1/organizations", {{"name", "acme"}});
+    const auto project =
+        server_.create("/v1/projects", {{"organization_id", org.at("id")}, {"name", "payments"}});
+    return std::string(project.at("id").as_string());
   }
 
-  test::EngineFixture f;
-  Metrics metrics_;
-  http::Authenticator auth_{kAdminToken};
-  http::ApiContext api_{f.keys,   f.organizations,     f.subscriptions,    auth_,
-                        metrics_, [] { return true; }, [] { return true; }};
-  http::Router router_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
-      boost::asio::make_work_guard(io_);
-  boost::asio::thread_pool workers_{4};
-  http::Server server_{io_, workers_, router_, metrics_};
-  std::jthread io_thread_;
+  test::ApiServer server_;
+  test::EngineFixture& f = server_.f;
 };
-
-void expect_error(const test::HttpResult& r, int status, const std::string& code,
-                  const std::string& field = {}) {
-  EXPECT_EQ(r.status, status) << r.body;
-  const auto body = r.json();
-  const auto& error = body.at("error");
-  EXPECT_EQ(error.at("code").as_string(), code) << r.body;
-  EXPECT_FALSE(error.at("message").as_string().empty());
-  if (!field.empty()) {
-    EXPECT_EQ(error.at("field").as_string(), field) << r.body;
-  }
-}
 
 TEST_F(HttpApiTest, CreateListGetRevokeAndVerifyAKey) {
   const auto project = make_project();
@@ -79,7 +37,7 @@ TEST_F(HttpApiTest, CreateListGetRevokeAndVerifyAKey) {
   const auto key = created.json().as_object();
   const std::string plaintext(key.at("key").as_string());
   const std::string id(key.at("id").as_string());
-  EXPECT_TRUE(plaintext.starts_with("kf_live_"));
+  EXPECT_TRUE(plaintext.starts_with("kf_"));
   // Every field of seed 002's key object.
   for (const char* field :
        {"id", "project_id", "name", "key_prefix", "scopes", "expires_at", "last_used_at",

@@ -88,30 +88,29 @@ TEST_F(KeyServiceTest, TheDatabaseNeverHoldsThePlaintextKey) {
 
 TEST_F(KeyServiceTest, ListAndGetNeverReturnTheSecret) {
   const auto created = f.keys.create(Actor::admin(), new_key());
-  const auto listed = f.keys.list_by_project(project.id);
+  const auto listed = f.keys.list(Actor::admin(), {.project_id = project.id}).keys;
   ASSERT_EQ(listed.size(), 1u);
   const auto json = boost::json::serialize(to_json(listed.front()));
   EXPECT_EQ(json.find(created.plaintext), std::string::npos);
   EXPECT_EQ(json.find(std::string(parse_key(created.plaintext)->body)), std::string::npos);
-  EXPECT_FALSE(to_json(f.keys.get(created.key.id)).contains("key"));
+  EXPECT_FALSE(to_json(f.keys.get(Actor::admin(), created.key.id)).contains("key"));
 }
 
 TEST_F(KeyServiceTest, VerifyAnswersValidNotFoundRevokedAndMalformed) {
   const auto created = f.keys.create(Actor::admin(), new_key());
-  auto result = f.keys.verify(created.plaintext);
+  auto result = f.verify(created.plaintext);
   EXPECT_EQ(result.code, VerifyCode::valid);
   ASSERT_TRUE(result.key);
   EXPECT_EQ(result.key->id, created.key.id);
 
-  EXPECT_EQ(f.keys.verify(format_key("kf", "live", random_key_secret())).code,
-            VerifyCode::not_found);
+  EXPECT_EQ(f.verify(format_key("kf", "live", random_key_secret())).code, VerifyCode::not_found);
   std::string typo = created.plaintext;
   typo[10] = typo[10] == 'x' ? 'y' : 'x';
-  EXPECT_EQ(f.keys.verify(typo).code, VerifyCode::malformed);
-  EXPECT_EQ(f.keys.verify("").code, VerifyCode::malformed);
+  EXPECT_EQ(f.verify(typo).code, VerifyCode::malformed);
+  EXPECT_EQ(f.verify("").code, VerifyCode::malformed);
 
   f.keys.revoke(Actor::admin(), created.key.id);
-  EXPECT_EQ(f.keys.verify(created.plaintext).code, VerifyCode::revoked);
+  EXPECT_EQ(f.verify(created.plaintext).code, VerifyCode::revoked);
 }
 
 TEST_F(KeyServiceTest, RevokeIsIdempotentAndEmitsOnce) {
@@ -119,29 +118,29 @@ TEST_F(KeyServiceTest, RevokeIsIdempotentAndEmitsOnce) {
   f.keys.revoke(Actor::admin(), created.key.id);
   f.keys.revoke(Actor::admin(), created.key.id);
   EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.revoked'"), 1);
-  EXPECT_TRUE(f.keys.get(created.key.id).revoked_at.has_value());
+  EXPECT_TRUE(f.keys.get(Actor::admin(), created.key.id).revoked_at.has_value());
 }
 
 TEST_F(KeyServiceTest, ExpiredKeyVerifiesAsExpired) {
   auto request = new_key();
   request.expires_at = f.clock.now() + 1h;
   const auto created = f.keys.create(Actor::admin(), request);
-  EXPECT_EQ(f.keys.verify(created.plaintext).code, VerifyCode::valid);
+  EXPECT_EQ(f.verify(created.plaintext).code, VerifyCode::valid);
   f.clock.advance(2h);
-  EXPECT_EQ(f.keys.verify(created.plaintext).code, VerifyCode::expired);
+  EXPECT_EQ(f.verify(created.plaintext).code, VerifyCode::expired);
 }
 
 TEST_F(KeyServiceTest, RotatedKeyStaysValidUntilGraceEnds) {
   const auto created = f.keys.create(Actor::admin(), new_key());
   const auto rotation = f.keys.rotate(Actor::admin(), created.key.id, {600s, std::nullopt});
   EXPECT_EQ(rotation.old_key.replaced_by_key_id, rotation.new_key.id);
-  EXPECT_EQ(f.keys.verify(rotation.plaintext).code, VerifyCode::valid);
-  const auto old = f.keys.verify(created.plaintext);
+  EXPECT_EQ(f.verify(rotation.plaintext).code, VerifyCode::valid);
+  const auto old = f.verify(created.plaintext);
   EXPECT_EQ(old.code, VerifyCode::valid);
   EXPECT_EQ(old.key->replaced_by_key_id, rotation.new_key.id);
   f.clock.advance(601s);
-  EXPECT_EQ(f.keys.verify(created.plaintext).code, VerifyCode::expired);
-  EXPECT_EQ(f.keys.verify(rotation.plaintext).code, VerifyCode::valid);
+  EXPECT_EQ(f.verify(created.plaintext).code, VerifyCode::expired);
+  EXPECT_EQ(f.verify(rotation.plaintext).code, VerifyCode::valid);
   EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.rotated'"), 1);
 }
 
@@ -210,10 +209,10 @@ TEST_F(KeyServiceTest, SchedulerRotatesDueKeysOnceThroughTheEnginePath) {
   EXPECT_EQ(scheduler.run_once(), 1);
   EXPECT_EQ(scheduler.run_once(), 0) << "the same due time never rotates twice";
 
-  const auto old = f.keys.get(created.key.id);
+  const auto old = f.keys.get(Actor::admin(), created.key.id);
   ASSERT_TRUE(old.replaced_by_key_id);
   EXPECT_FALSE(old.next_rotation_at);
-  const auto fresh = f.keys.get(*old.replaced_by_key_id);
+  const auto fresh = f.keys.get(Actor::admin(), *old.replaced_by_key_id);
   EXPECT_EQ(*fresh.next_rotation_at, f.clock.now() + 7 * 24h);
   EXPECT_EQ(*old.grace_expires_at, f.clock.now() + 3600s);
   EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.rotated'"), 1);

@@ -25,8 +25,13 @@ struct EngineFixture {
 
   // An organization and a project in it, for tests that need somewhere to put keys.
   Project make_project(const std::string& name = "project") {
-    const auto org = organizations.create_organization("org of " + name);
-    return organizations.create_project(org.id, name);
+    const auto org = organizations.create_organization(Actor::admin(), "org of " + name);
+    return organizations.create_project(Actor::admin(), org.id, name);
+  }
+
+  // Verify as the admin, with no IP and no required scopes.
+  VerifyResult verify(const std::string& key) {
+    return keys.verify(Actor::admin(), VerifyRequest{key, std::nullopt, {}});
   }
 
   long count(const std::string& sql) {

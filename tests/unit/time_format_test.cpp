@@ -25,7 +25,8 @@ TEST(TimeFormat, ParsesRfc3339AndPostgresText) {
 TEST(TimeFormat, RejectsWhatIsNotADateTime) {
   for (const char* bad :
        {"", "2019-08-24", "2019-08-24T14:15:22", "2019-13-01T00:00:00Z", "2019-08-24T25:00:00Z",
-        "tomorrow", "2019-08-24T14:15:22Zjunk", "2019-08-24T14:15:22.Z"}) {
+        "tomorrow", "2019-08-24T14:15:22Zjunk", "2019-08-24T14:15:22.Z", "2999-01-01T00:00:00Z",
+        "1800-01-01T00:00:00Z"}) {
     EXPECT_FALSE(parse_timestamp(bad).has_value()) << bad;
   }
 }
