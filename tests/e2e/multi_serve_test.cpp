@@ -1,0 +1,98 @@
+// Two serve processes share one database and one Kafka: a revoke through one reaches the
+// other's verify cache through the key events, well before the cache's TTL.
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/http_test_client.hpp"
+#include "tests/support/test_database.hpp"
+
+namespace keyflow {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+constexpr const char* kAdminToken = "multi-serve-token";
+
+unsigned short port_of(const std::string& address) {
+  return static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+class MultiServeTest : public ::testing::Test {
+ protected:
+  MultiServeTest() {
+    broker_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"broker"},
+                    std::map<std::string, std::string>{{"KEYFLOW_KAFKA_BROKERS", "embedded"}});
+    const auto bootstrap = broker_->wait_for_line("kafka bootstrap ", 30s);
+    if (!bootstrap) throw std::runtime_error("broker did not start");
+    const std::map<std::string, std::string> env = {{"KEYFLOW_DATABASE_URL", db_.url()},
+                                                    {"KEYFLOW_KAFKA_BROKERS", *bootstrap},
+                                                    {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},
+                                                    {"KEYFLOW_ADMIN_TOKEN", kAdminToken},
+                                                    {"KEYFLOW_MASTER_KEY", test::kTestMasterKey}};
+    // The first process runs every role (relay included); the second only serves.
+    first_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"all"}, env);
+    const auto first_addr = first_->wait_for_line("http listening on ", 30s);
+    second_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"serve"}, env);
+    const auto second_addr = second_->wait_for_line("http listening on ", 30s);
+    if (!first_addr || !second_addr) throw std::runtime_error("keyflowd did not start");
+    first_port_ = port_of(*first_addr);
+    second_port_ = port_of(*second_addr);
+  }
+
+  test::HttpTestClient first() const { return {"127.0.0.1", first_port_, kAdminToken}; }
+  test::HttpTestClient second() const { return {"127.0.0.1", second_port_, kAdminToken}; }
+
+  json::object create_key(const std::string& project) {
+    const auto r = first().post("/v1/api-keys", {{"project_id", project}, {"name", "k"}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().as_object();
+  }
+  std::string code_on_second(const json::value& key) {
+    return std::string(
+        second().post("/v1/api-keys/verify", {{"key", key}}).json().at("code").as_string());
+  }
+  // How long until the second process answers REVOKED for a key revoked through the first.
+  std::optional<std::chrono::milliseconds> revoke_and_wait(const json::object& key,
+                                                           std::chrono::milliseconds limit) {
+    EXPECT_EQ(code_on_second(key.at("key")), "VALID");  // now cached in the second process
+    EXPECT_EQ(code_on_second(key.at("key")), "VALID");
+    const auto start = Clock::now();
+    EXPECT_EQ(first().del("/v1/api-keys/" + std::string(key.at("id").as_string())).status, 204);
+    while (Clock::now() - start < limit) {
+      if (code_on_second(key.at("key")) == "REVOKED") {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
+
+  test::TestDatabase db_;
+  std::optional<test::ChildProcess> broker_, first_, second_;
+  unsigned short first_port_ = 0, second_port_ = 0;
+};
+
+TEST_F(MultiServeTest, RevokeThroughOneServeProcessFailsVerifyOnAnotherWithinASecond) {
+  const auto org = first().post("/v1/organizations", {{"name", "acme"}}).json();
+  const auto project =
+      first().post("/v1/projects", {{"organization_id", org.at("id")}, {"name", "p"}}).json();
+  const std::string project_id(project.at("id").as_string());
+
+  // Warm-up: the second process's cache follower joins its consumer group in a few seconds.
+  ASSERT_TRUE(revoke_and_wait(create_key(project_id), 30s).has_value())
+      << "invalidation never reached the second process";
+
+  const auto took = revoke_and_wait(create_key(project_id), 10s);
+  ASSERT_TRUE(took.has_value()) << "the second process kept answering VALID";
+  EXPECT_LT(took->count(), 1000) << "revoke reached the other process after " << took->count()
+                                 << " ms";
+  std::printf("revoke visible on the other serve process after %lld ms\n",
+              static_cast<long long>(took->count()));
+}
+
+}  // namespace
+}  // namespace keyflow
