@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "engine/event_log.hpp"
 #include "engine/key_service.hpp"
 #include "engine/metrics.hpp"
 #include "engine/organization_service.hpp"
@@ -16,6 +17,7 @@ struct ApiContext {
   KeyService& keys;
   OrganizationService& organizations;
   SubscriptionService& subscriptions;
+  EventLog& events;
   const Authenticator& auth;
   Metrics& metrics;
   std::function<bool()> database_ready;
@@ -29,12 +31,14 @@ void add_health_routes(Router& router, ApiContext& api);
 void add_organization_routes(Router& router, ApiContext& api);
 void add_key_routes(Router& router, ApiContext& api);
 void add_webhook_routes(Router& router, ApiContext& api);
+void add_event_routes(Router& router, ApiContext& api);
 
 inline void add_api_routes(Router& router, ApiContext& api) {
   add_health_routes(router, api);
   add_organization_routes(router, api);
   add_key_routes(router, api);
   add_webhook_routes(router, api);
+  add_event_routes(router, api);
 }
 
 }  // namespace keyflow::http

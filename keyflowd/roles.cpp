@@ -149,6 +149,7 @@ int run_role(const Config &config) {
   // The HTTP API, with its I/O on one thread and database work on a pool.
   std::optional<OrganizationService> organizations;
   std::optional<SubscriptionService> subscriptions;
+  std::optional<EventLog> event_log;
   std::optional<http::Authenticator> auth;
   std::optional<BrokerProbe> probe;
   std::optional<http::ApiContext> api;
@@ -184,8 +185,9 @@ int run_role(const Config &config) {
       }
     });
     probe.emplace(brokers);
+    event_log.emplace(pool);
     api.emplace(http::ApiContext{
-        keys, *organizations, *subscriptions, *auth, metrics,
+        keys, *organizations, *subscriptions, *event_log, *auth, metrics,
         [&pool] {
           try {
             pool.transact([](pqxx::work &txn) { txn.exec("SELECT 1"); });

@@ -51,8 +51,9 @@ class ApiServer {
   http::Authenticator auth_{kAdminToken, [this](std::string_view key, std::string_view ip) {
                               return keys.authenticate(key, ip);
                             }};
-  http::ApiContext api_{keys,     f.organizations,     f.subscriptions,    auth_,
-                        metrics_, [] { return true; }, [] { return true; }};
+  EventLog events_{f.pool};
+  http::ApiContext api_{keys,  f.organizations, f.subscriptions,     events_,
+                        auth_, metrics_,        [] { return true; }, [] { return true; }};
   http::Router router_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+#include "engine/model.hpp"
+
+namespace keyflow {
+
+struct RecordedEvent {
+  std::string event_id;  // the CloudEvents ce_id on Kafka
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::string type;
+  TimePoint occurred_at;
+  std::optional<TimePoint> published_at;
+  boost::json::object data;  // includes "actor": who made the change
+};
+
+struct EventQuery {
+  std::optional<std::string> aggregate_id;
+  std::optional<std::string> type;
+  int limit = 100;  // 1..1000
+};
+
+// The audit trail: what happened to a resource, newest first, read from the outbox rows the
+// relay keeps for the retention period.
+class EventLog {
+ public:
+  explicit EventLog(ConnectionPool& db) : db_(db) {}
+
+  // A key sees only the events of its own organization (and project).
+  std::vector<RecordedEvent> list(const Actor& actor, const EventQuery& query);
+
+ private:
+  ConnectionPool& db_;
+};
+
+}  // namespace keyflow

@@ -1,0 +1,44 @@
+#include "engine/errc.hpp"
+#include "engine/json_render.hpp"
+#include "engine/time_format.hpp"
+#include "http/api_routes.hpp"
+
+namespace keyflow::http {
+
+using boost::beast::http::status;
+using boost::beast::http::verb;
+
+void add_event_routes(Router& router, ApiContext& api) {
+  router.add(verb::get, "/v1/events", guarded(api.auth, [&api](Request& req) {
+               EventQuery query;
+               query.aggregate_id = req.query_param("aggregate_id");
+               query.type = req.query_param("type");
+               if (auto limit = req.query_param("limit")) {
+                 std::size_t used = 0;
+                 try {
+                   query.limit = std::stoi(*limit, &used);
+                 } catch (const std::exception&) {
+                   used = 0;
+                 }
+                 if (used == 0 || used != limit->size()) {
+                   throw Error(errc::invalid_argument,
+                               "limit must be a whole number from 1 to 1000", "limit");
+                 }
+               }
+               boost::json::array out;
+               for (auto& e : api.events.list(*req.actor, query)) {
+                 boost::json::object item{{"event_id", e.event_id},
+                                          {"type", e.type},
+                                          {"aggregate_type", e.aggregate_type},
+                                          {"aggregate_id", e.aggregate_id},
+                                          {"occurred_at", format_timestamp(e.occurred_at)},
+                                          {"published_at", json_or_null(e.published_at)}};
+                 if (auto actor = e.data.if_contains("actor")) item["actor"] = *actor;
+                 item["data"] = std::move(e.data);
+                 out.push_back(std::move(item));
+               }
+               return Response::of(status::ok, std::move(out));
+             }));
+}
+
+}  // namespace keyflow::http
