@@ -66,7 +66,8 @@ const std::vector<std::string>& known_event_types() {
       "api_key.created",         "api_key.updated",
       "api_key.revoked",         "api_key.rotated",
       "api_key.expired",         "event_write_key.created",
-      "event_write_key.deleted", "webhook_subscription.created"};
+      "event_write_key.deleted", "webhook_subscription.created",
+      "connection.created",      "connection.deleted"};
   return types;
 }
 

@@ -2,12 +2,14 @@
 
 #include <functional>
 
+#include "engine/connection_service.hpp"
 #include "engine/event_log.hpp"
 #include "engine/key_service.hpp"
 #include "engine/metrics.hpp"
 #include "engine/organization_service.hpp"
 #include "engine/subscription_service.hpp"
 #include "http/authenticator.hpp"
+#include "http/connection_routes.hpp"
 #include "http/router.hpp"
 
 namespace keyflow::http {
@@ -17,6 +19,7 @@ struct ApiContext {
   KeyService& keys;
   OrganizationService& organizations;
   SubscriptionService& subscriptions;
+  ConnectionService& connections;
   EventLog& events;
   const Authenticator& auth;
   Metrics& metrics;
@@ -39,6 +42,7 @@ inline void add_api_routes(Router& router, ApiContext& api) {
   add_key_routes(router, api);
   add_webhook_routes(router, api);
   add_event_routes(router, api);
+  add_connection_routes(router, api.connections, api.auth);
 }
 
 }  // namespace keyflow::http

@@ -150,6 +150,7 @@ int run_role(const Config &config) {
   std::optional<OrganizationService> organizations;
   std::optional<SubscriptionService> subscriptions;
   std::optional<EventLog> event_log;
+  std::optional<ConnectionService> connections;
   std::optional<http::Authenticator> auth;
   std::optional<BrokerProbe> probe;
   std::optional<http::ApiContext> api;
@@ -186,8 +187,10 @@ int run_role(const Config &config) {
     });
     probe.emplace(brokers);
     event_log.emplace(pool);
+    connections.emplace(pool, master_key, clock);
     api.emplace(http::ApiContext{
-        keys, *organizations, *subscriptions, *event_log, *auth, metrics,
+        keys, *organizations, *subscriptions, *connections, *event_log, *auth,
+        metrics,
         [&pool] {
           try {
             pool.transact([](pqxx::work &txn) { txn.exec("SELECT 1"); });

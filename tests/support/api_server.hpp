@@ -52,7 +52,8 @@ class ApiServer {
                               return keys.authenticate(key, ip);
                             }};
   EventLog events_{f.pool};
-  http::ApiContext api_{keys,  f.organizations, f.subscriptions,     events_,
+  ConnectionService connections_{f.pool, f.master_key, f.clock};
+  http::ApiContext api_{keys,  f.organizations, f.subscriptions,     connections_,       events_,
                         auth_, metrics_,        [] { return true; }, [] { return true; }};
   http::Router router_;
   boost::asio::io_context io_;
