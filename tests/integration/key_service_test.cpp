@@ -88,7 +88,9 @@ TEST_F(KeyServiceTest, TheDatabaseNeverHoldsThePlaintextKey) {
 
 TEST_F(KeyServiceTest, ListAndGetNeverReturnTheSecret) {
   const auto created = f.keys.create(Actor::admin(), new_key());
-  const auto listed = f.keys.list(Actor::admin(), {.project_id = project.id}).keys;
+  KeyListRequest request;
+  request.project_id = project.id;
+  const auto listed = f.keys.list(Actor::admin(), request).keys;
   ASSERT_EQ(listed.size(), 1u);
   const auto json = boost::json::serialize(to_json(listed.front()));
   EXPECT_EQ(json.find(created.plaintext), std::string::npos);
