@@ -9,4 +9,5 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 if(KEYFLOW_BUILD_TESTS)
   find_package(GTest REQUIRED)
+  find_package(yaml-cpp REQUIRED CONFIG)  # tests/unit/openapi_routes_test reads schemas/openapi.yaml
 endif()

@@ -1,5 +1,8 @@
 #include "http/authenticator.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -23,7 +26,13 @@ Authenticator::Authenticator(std::string_view admin_token, KeyLookup key_lookup)
 std::optional<Actor> Authenticator::authenticate(std::string_view header,
                                                  std::string_view remote_ip) const {
   constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
+  // The scheme is case-insensitive (RFC 7235), the token is not.
+  const auto same = [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  };
+  if (header.size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), same)) {
     return std::nullopt;
   }
   const auto token = header.substr(kBearer.size());
