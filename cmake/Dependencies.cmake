@@ -9,5 +9,6 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 if(KEYFLOW_BUILD_TESTS)
   find_package(GTest REQUIRED)
+  find_path(VALIJSON_INCLUDE_DIR valijson/validator.hpp REQUIRED)  # header-only, tests only
   find_package(yaml-cpp REQUIRED CONFIG)  # tests/unit/openapi_routes_test reads schemas/openapi.yaml
 endif()
