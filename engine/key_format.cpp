@@ -10,7 +10,7 @@
 namespace keyflow {
 namespace {
 
-std::string checksum(std::string_view text) {
+std::string checksum_of(std::string_view text) {
   boost::crc_32_type crc;
   crc.process_bytes(text.data(), text.size());
   const std::uint32_t value = crc.checksum();
@@ -41,7 +41,7 @@ std::string format_key(std::string_view prefix, std::string_view environment,
   }
   key += '_';
   key += base62_encode(secret, kKeyBodyChars);
-  key += checksum(key);
+  key += checksum_of(key);
   return key;
 }
 
@@ -56,7 +56,7 @@ std::optional<KeyParts> parse_key(std::string_view key) {
       !std::all_of(prefix.begin(), prefix.end(), is_prefix_char) || !is_base62(rest)) {
     return std::nullopt;
   }
-  if (checksum(key.substr(0, key.size() - kKeyChecksumChars)) != rest.substr(kKeyBodyChars)) {
+  if (checksum_of(key.substr(0, key.size() - kKeyChecksumChars)) != rest.substr(kKeyBodyChars)) {
     return std::nullopt;
   }
   return KeyParts{prefix, rest.substr(0, kKeyBodyChars)};
@@ -71,6 +71,10 @@ KeySecret random_key_secret() {
   KeySecret secret;
   randombytes_buf(secret.data(), secret.size());
   return secret;
+}
+
+std::string crc32_base62(std::string_view text) {
+  return checksum_of(text);
 }
 
 }  // namespace keyflow

@@ -38,4 +38,8 @@ std::string display_prefix(std::string_view key);
 
 KeySecret random_key_secret();
 
+// CRC32 of text as 6 fixed-width base62 characters: the checksum both API keys and event
+// write keys end with.
+std::string crc32_base62(std::string_view text);
+
 }  // namespace keyflow

@@ -3,26 +3,16 @@
 #include <array>
 #include <cstdint>
 
-#include <boost/crc.hpp>
 #include <sodium.h>
 
 #include "engine/encoding.hpp"
+#include "engine/key_format.hpp"
 
 namespace keyflow {
 namespace {
 
 constexpr std::string_view kBase62 =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-std::string checksum(std::string_view text) {
-  boost::crc_32_type crc;
-  crc.process_bytes(text.data(), text.size());
-  const std::uint32_t value = crc.checksum();
-  const std::array<std::uint8_t, 4> be{
-      static_cast<std::uint8_t>(value >> 24), static_cast<std::uint8_t>(value >> 16),
-      static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
-  return base62_encode(be, kWriteKeyChecksumChars);
-}
 
 }  // namespace
 
@@ -35,12 +25,12 @@ std::string generate_write_key() {
 }
 
 std::string complete_write_key(std::string_view random_part) {
-  return std::string(random_part) + checksum(random_part);
+  return std::string(random_part) + crc32_base62(random_part);
 }
 
 bool is_well_formed_write_key(std::string_view key) {
   if (key.size() != kWriteKeyChars || !is_base62(key)) return false;
-  return checksum(key.substr(0, kWriteKeyRandomChars)) == key.substr(kWriteKeyRandomChars);
+  return crc32_base62(key.substr(0, kWriteKeyRandomChars)) == key.substr(kWriteKeyRandomChars);
 }
 
 std::string write_key_hint(std::string_view key) {
