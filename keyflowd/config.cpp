@@ -59,6 +59,13 @@ const std::vector<Setting>& settings() {
          c.log_level = v;
          return std::string();
        }},
+      {"KEYFLOW_OUTBOX_RETENTION", "--outbox-retention",
+       [](Config& c, const std::string& v) {
+         const auto retention = parse_retention(v);
+         if (!retention) return std::string("must be a duration such as 7d, 36h, 90m or 45s");
+         c.outbox_retention = *retention;
+         return std::string();
+       }},
   };
   return all;
 }

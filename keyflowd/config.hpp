@@ -1,10 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/master_key.hpp"
+#include "outbox/outbox_retention.hpp"
 
 namespace keyflow {
 
@@ -20,6 +22,9 @@ struct Config {
   bool webhook_allow_private = false;        // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
   std::string kafka_bootstrap_file;          // KEYFLOW_KAFKA_BOOTSTRAP_FILE
   std::string log_level = "info";            // KEYFLOW_LOG_LEVEL, --log-level
+  // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept
+  // ("7d", "36h", "90m", "45s" or seconds; 0 keeps them for ever).
+  std::chrono::seconds outbox_retention = kDefaultOutboxRetention;
 };
 
 struct ConfigResult {

@@ -27,12 +27,12 @@
 namespace keyflow {
 namespace {
 
-bool runs(const Config &c, std::string_view role) {
+bool runs(const Config& c, std::string_view role) {
   return c.role == role || c.role == "all";
 }
 
-// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that
-// the main thread can wait for them with sigwait and shut down in order.
+// Blocks SIGINT and SIGTERM in every thread (call before starting any), so that the main
+// thread can wait for them with sigwait and shut down in order.
 sigset_t block_stop_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -42,41 +42,36 @@ sigset_t block_stop_signals() {
   return set;
 }
 
-void wait_for_stop_signal(const sigset_t &set) {
+void wait_for_stop_signal(const sigset_t& set) {
   int signal = 0;
   sigwait(&set, &signal);
-  spdlog::info("received {}, stopping",
-               signal == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-// Lines other programs read (scripts/run, the end-to-end tests): flushed at
-// once.
-void announce(const std::string &line) {
+// Lines other programs read (scripts/run, the end-to-end tests): flushed at once.
+void announce(const std::string& line) {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 }
 
-std::string require(const std::string &value, const char *name) {
-  if (value.empty())
-    throw std::invalid_argument(std::string(name) + " is not set");
+std::string require(const std::string& value, const char* name) {
+  if (value.empty()) throw std::invalid_argument(std::string(name) + " is not set");
   return value;
 }
 
-} // namespace
+}  // namespace
 
-int run_role(const Config &config) {
+int run_role(const Config& config) {
   const sigset_t stop_signals = block_stop_signals();
 
   if (config.role == "migrate") {
-    const auto applied =
-        apply_migrations(require(config.database_url, "KEYFLOW_DATABASE_URL"));
-    spdlog::info("database is up to date ({} migrations applied now)",
-                 applied.size());
+    const auto applied = apply_migrations(require(config.database_url, "KEYFLOW_DATABASE_URL"));
+    spdlog::info("database is up to date ({} migrations applied now)", applied.size());
     return 0;
   }
 
-  // The embedded broker, when asked for, lives in this process; every role
-  // reaches it over loopback like any Kafka cluster.
+  // The embedded broker, when asked for, lives in this process; every role reaches it over
+  // loopback like any Kafka cluster.
   std::optional<EmbeddedBroker> broker;
   std::string brokers = config.kafka_brokers;
   if (brokers == "embedded") {
@@ -91,44 +86,54 @@ int run_role(const Config &config) {
     return 0;
   }
 
-  const std::string database_url =
-      require(config.database_url, "KEYFLOW_DATABASE_URL");
-  if (!config.master_key)
-    throw std::invalid_argument("KEYFLOW_MASTER_KEY is not set");
-  const MasterKey &master_key = *config.master_key;
-  if (config.role == "all")
-    apply_migrations(database_url);
+  const std::string database_url = require(config.database_url, "KEYFLOW_DATABASE_URL");
+  if (!config.master_key) throw std::invalid_argument("KEYFLOW_MASTER_KEY is not set");
+  const MasterKey& master_key = *config.master_key;
+  if (config.role == "all") apply_migrations(database_url);
 
   SystemClock clock;
   Metrics metrics;
   ConnectionPool pool(database_url, 16);
-  // Verify answers from memory in serve processes; other roles read the
-  // database.
+  // Verify answers from memory in serve processes; other roles read the database.
   std::optional<VerifyCache> verify_cache;
   UsageRecorder usage;
-  if (runs(config, "serve"))
-    verify_cache.emplace(clock, std::chrono::seconds(10));
-  KeyService keys(pool, master_key, clock,
-                  verify_cache ? &*verify_cache : nullptr, &usage);
+  if (runs(config, "serve")) verify_cache.emplace(clock, std::chrono::seconds(10));
+  KeyService keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage);
   std::vector<std::jthread> roles;
 
   std::optional<OutboxRelay> relay;
   if (runs(config, "relay")) {
     relay.emplace(
-        RelayOptions{.database_url = database_url, .brokers = brokers}, clock);
+        RelayOptions{
+            .database_url = database_url, .brokers = brokers, .retention = config.outbox_retention},
+        clock);
+    // Counters are read from the relay's stats, hence registered as gauges; the backlog ones
+    // come from the active relay (zero on a standby), so sum or max them across relays.
     metrics.gauge("keyflow_relay_active",
-                  "1 when this relay holds the lock and publishes",
+                  "1 when this relay holds the lock and publishes, 0 on standby",
                   [&] { return relay->active() ? 1.0 : 0.0; });
+    metrics.gauge("keyflow_relay_ready", "1 when Kafka acknowledges what the relay sends",
+                  [&] { return relay->ready() ? 1.0 : 0.0; });
     metrics.gauge("keyflow_outbox_backlog_rows",
-                  "Unpublished outbox rows after the last round",
+                  "Unpublished outbox rows, parked ones aside (exact up to 10000)",
                   [&] { return static_cast<double>(relay->stats().backlog); });
-    metrics.gauge(
-        "keyflow_relay_published_total", "Outbox rows published by this relay",
-        [&] { return static_cast<double>(relay->stats().published); });
-    metrics.gauge("keyflow_relay_produce_errors_total",
-                  "Messages Kafka refused or failed", [&] {
-                    return static_cast<double>(relay->stats().produce_errors);
+    metrics.gauge("keyflow_outbox_oldest_unpublished_age_seconds",
+                  "Age of the oldest unpublished outbox row, 0 when there is none", [&] {
+                    const auto oldest = relay->stats().oldest_unpublished;
+                    if (!oldest) return 0.0;
+                    const double age = std::chrono::duration<double>(clock.now() - *oldest).count();
+                    return age > 0 ? age : 0.0;
                   });
+    metrics.gauge("keyflow_outbox_parked_rows",
+                  "Outbox rows Kafka refused for good, waiting for an operator",
+                  [&] { return static_cast<double>(relay->stats().parked); });
+    metrics.gauge("keyflow_relay_published_total", "Outbox rows published by this relay",
+                  [&] { return static_cast<double>(relay->stats().published); });
+    metrics.gauge("keyflow_relay_produce_errors_total", "Messages Kafka refused or failed",
+                  [&] { return static_cast<double>(relay->stats().produce_errors); });
+    metrics.gauge("keyflow_outbox_deleted_total",
+                  "Published outbox rows deleted after the retention period by this relay",
+                  [&] { return static_cast<double>(relay->stats().deleted); });
     roles.emplace_back([&](std::stop_token stop) { relay->run(stop); });
   }
   std::optional<WebhookDeliverer> deliverer;
@@ -161,17 +166,14 @@ int run_role(const Config &config) {
   std::jthread io_thread;
   if (runs(config, "serve")) {
     if (config.admin_token.empty())
-      spdlog::warn(
-          "KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");
+      spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");
     organizations.emplace(pool, clock);
     subscriptions.emplace(pool, master_key, clock);
-    auth.emplace(config.admin_token,
-                 [&keys](std::string_view key, std::string_view ip) {
-                   return keys.authenticate(key, ip);
-                 });
-    roles.emplace_back([&](std::stop_token stop) {
-      KeyCacheInvalidator(brokers, *verify_cache).run(stop);
+    auth.emplace(config.admin_token, [&keys](std::string_view key, std::string_view ip) {
+      return keys.authenticate(key, ip);
     });
+    roles.emplace_back(
+        [&](std::stop_token stop) { KeyCacheInvalidator(brokers, *verify_cache).run(stop); });
     // last_used_at, batched: one write a second however many verifies.
     roles.emplace_back([&](std::stop_token stop) {
       while (!stop.stop_requested()) {
@@ -180,7 +182,7 @@ int run_role(const Config &config) {
         }
         try {
           keys.flush_usage();
-        } catch (const std::exception &e) {
+        } catch (const std::exception& e) {
           spdlog::warn("could not record key usage: {}", e.what());
         }
       }
@@ -188,48 +190,43 @@ int run_role(const Config &config) {
     probe.emplace(brokers);
     event_log.emplace(pool);
     connections.emplace(pool, master_key, clock);
-    api.emplace(http::ApiContext{
-        keys, *organizations, *subscriptions, *connections, *event_log, *auth,
-        metrics,
-        [&pool] {
-          try {
-            pool.transact([](pqxx::work &txn) { txn.exec("SELECT 1"); });
-            return true;
-          } catch (const std::exception &) {
-            return false;
-          }
-        },
-        [&] { return probe->reachable() && (!relay || relay->ready()); }});
+    api.emplace(http::ApiContext{keys, *organizations, *subscriptions, *connections, *event_log,
+                                 *auth, metrics,
+                                 [&pool] {
+                                   try {
+                                     pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
+                                     return true;
+                                   } catch (const std::exception&) {
+                                     return false;
+                                   }
+                                 },
+                                 [&] { return probe->reachable() && (!relay || relay->ready()); }});
     http::add_api_routes(router, *api);
     server.emplace(io, workers, router, metrics);
     server->listen(http::parse_endpoint(config.http_addr));
     const auto ep = server->endpoint();
     io_thread = std::jthread([&io] { io.run(); });
-    announce("http listening on " + ep.address().to_string() + ":" +
-             std::to_string(ep.port()));
+    announce("http listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
   }
   spdlog::info("keyflowd {} running", config.role);
 
   wait_for_stop_signal(stop_signals);
 
-  // Stop taking requests first, then the background roles, then the broker they
-  // talk to.
-  if (server)
-    server->stop();
-  for (auto &role : roles)
+  // Stop taking requests first, then the background roles, then the broker they talk to.
+  if (server) server->stop();
+  for (auto& role : roles)
     role.request_stop();
   roles.clear();
   workers.join();
   try {
-    keys.flush_usage(); // the last second's verifies
-  } catch (const std::exception &e) {
+    keys.flush_usage();  // the last second's verifies
+  } catch (const std::exception& e) {
     spdlog::warn("could not record key usage: {}", e.what());
   }
   io.stop();
-  if (io_thread.joinable())
-    io_thread.join();
+  if (io_thread.joinable()) io_thread.join();
   spdlog::info("keyflowd stopped");
   return 0;
 }
 
-} // namespace keyflow
+}  // namespace keyflow

@@ -129,6 +129,21 @@ std::vector<DeliveryReport> KafkaProducer::poll(std::chrono::milliseconds timeou
   return reports;
 }
 
+bool KafkaProducer::prefetch_metadata(const std::vector<std::string>& topics,
+                                      std::chrono::milliseconds timeout) {
+  for (const auto& topic : topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+    if (rkt == nullptr) return false;
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const auto err = rd_kafka_metadata(rk_, 0, rkt, &metadata, static_cast<int>(timeout.count()));
+    if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+    rd_kafka_topic_destroy(rkt);
+    // A cluster that does not answer for one topic will not for the next.
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  }
+  return true;
+}
+
 void KafkaProducer::purge() {
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 }

@@ -63,6 +63,11 @@ class KafkaProducer {
   // Waits up to timeout for delivery reports and returns those that arrived (possibly none).
   std::vector<DeliveryReport> poll(std::chrono::milliseconds timeout);
 
+  // Fetches the partitions and leaders of these topics now, so that the first message to each
+  // does not wait for them (about a second with librdkafka's defaults). Returns false when the
+  // cluster did not answer within timeout; producing works regardless.
+  bool prefetch_metadata(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
+
   // Messages accepted by produce() whose report has not been returned by poll() yet.
   std::size_t pending() const { return pending_; }
 
