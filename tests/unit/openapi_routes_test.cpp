@@ -196,11 +196,11 @@ TEST_F(OpenApiTest, EveryOperationHasAUniqueIdResponsesAndItsPathParameters) {
 }
 
 TEST_F(OpenApiTest, EveryReferenceResolves) {
-  std::vector<std::pair<YAML::Node, std::string>> todo = {{spec(), "#"}};
+  std::vector<std::pair<YAML::Node, std::string>> pending = {{spec(), "#"}};
   std::size_t refs = 0;
-  while (!todo.empty()) {
-    auto [node, where] = todo.back();
-    todo.pop_back();
+  while (!pending.empty()) {
+    auto [node, where] = pending.back();
+    pending.pop_back();
     if (node.IsMap()) {
       for (const auto& kv : node) {
         const auto key = kv.first.as<std::string>();
@@ -209,12 +209,12 @@ TEST_F(OpenApiTest, EveryReferenceResolves) {
           EXPECT_TRUE(resolve(kv.second.as<std::string>()).IsDefined())
               << where << ": " << kv.second.as<std::string>() << " does not resolve";
         } else {
-          todo.emplace_back(kv.second, where + "/" + key);
+          pending.emplace_back(kv.second, where + "/" + key);
         }
       }
     } else if (node.IsSequence()) {
       for (std::size_t i = 0; i < node.size(); ++i)
-        todo.emplace_back(node[i], where + "/" + std::to_string(i));
+        pending.emplace_back(node[i], where + "/" + std::to_string(i));
     }
   }
   EXPECT_GT(refs, 0u);
