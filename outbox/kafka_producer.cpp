@@ -6,26 +6,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "outbox/kafka_config.hpp"
 #include "outbox/kafka_error.hpp"
 
 namespace keyflow {
 namespace {
 
 void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
-      RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    throw std::invalid_argument("kafka producer: " + name + "=" + value + ": " + errstr);
-  }
+  set_kafka_property(conf, name, value, "kafka producer");
 }
 
 void log_to_spdlog(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  // syslog levels. librdkafka reports a refused connection at LOG_ERR and repeats it on every
-  // reconnect; for the relay that is a warning, the round that fails says the rest.
-  const auto spd_level = level <= 4   ? spdlog::level::warn
-                         : level <= 6 ? spdlog::level::info
-                                      : spdlog::level::debug;
+  const auto spd_level = kafka_log_level(level);
   spdlog::log(spd_level, "kafka producer: {} {}", facility, message);
 }
 
