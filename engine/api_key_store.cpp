@@ -167,7 +167,10 @@ std::vector<std::string> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, Tim
   for (const auto& row :
        txn.exec_params("SELECT id::text FROM api_keys"
                        " WHERE next_rotation_at <= $1::timestamptz AND revoked_at IS NULL"
-                       " AND replaced_by_key_id IS NULL"
+                       " AND replaced_by_key_id IS NULL AND enabled"
+                       // An expired or disabled key is not rotated: rotation would hand out
+                       // a working key the owner has turned off.
+                       " AND (expires_at IS NULL OR expires_at > $1::timestamptz)"
                        " ORDER BY next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
                        sql_timestamp(now), limit)) {
     ids.push_back(row[0].as<std::string>());

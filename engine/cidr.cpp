@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace keyflow {
 namespace {
@@ -49,9 +50,8 @@ std::string to_text(const Address& a) {
   return buffer;
 }
 
-}  // namespace
-
-std::optional<std::string> canonical_cidr(std::string_view text) {
+// A network "address/prefix" with its prefix; nullopt unless both parts are well formed.
+std::optional<std::pair<Address, int>> parse_network(std::string_view text) {
   const auto slash = text.find('/');
   auto address = parse_address(text.substr(0, slash));
   if (!address) return std::nullopt;
@@ -64,27 +64,48 @@ std::optional<std::string> canonical_cidr(std::string_view text) {
       return std::nullopt;
     }
   }
-  clear_host_bits(*address, prefix);
-  return to_text(*address) + "/" + std::to_string(prefix);
+  return std::pair{*address, prefix};
+}
+
+}  // namespace
+
+std::optional<std::string> canonical_cidr(std::string_view text) {
+  auto network = parse_network(text);
+  if (!network) return std::nullopt;
+  clear_host_bits(network->first, network->second);
+  return to_text(network->first) + "/" + std::to_string(network->second);
 }
 
 bool ip_in_any(std::string_view ip, const std::vector<std::string>& cidrs) {
   const auto address = parse_address(ip);
   if (!address) return false;
   for (const auto& cidr : cidrs) {
-    const auto slash = cidr.find('/');
-    const auto network = parse_address(std::string_view(cidr).substr(0, slash));
-    if (!network || network->family != address->family) continue;
-    const int prefix = std::stoi(cidr.substr(slash + 1));
+    const auto network = parse_network(cidr);
+    if (!network || network->first.family != address->family) continue;
     Address masked = *address;
-    clear_host_bits(masked, prefix);
-    if (masked.bytes == network->bytes) return true;
+    clear_host_bits(masked, network->second);
+    if (masked.bytes == network->first.bytes) return true;
   }
   return false;
 }
 
 bool is_ip_address(std::string_view text) {
   return parse_address(text).has_value();
+}
+
+bool cidr_within_any(std::string_view inner, const std::vector<std::string>& outer) {
+  const auto network = parse_network(inner);
+  if (!network) return false;
+  for (const auto& cidr : outer) {
+    const auto wide = parse_network(cidr);
+    if (!wide || wide->first.family != network->first.family || wide->second > network->second) {
+      continue;
+    }
+    Address masked = network->first;
+    clear_host_bits(masked, wide->second);
+    if (masked.bytes == wide->first.bytes) return true;
+  }
+  return false;
 }
 
 }  // namespace keyflow

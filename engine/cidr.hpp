@@ -17,4 +17,8 @@ bool ip_in_any(std::string_view ip, const std::vector<std::string>& cidrs);
 
 bool is_ip_address(std::string_view text);
 
+// True when the canonical CIDR inner lies wholly inside one of the canonical CIDRs outer:
+// same family, a prefix at least as long, and the same network bits.
+bool cidr_within_any(std::string_view inner, const std::vector<std::string>& outer);
+
 }  // namespace keyflow

@@ -1,5 +1,10 @@
 #include "engine/database.hpp"
 
+#include <libpq-fe.h>
+#include <string_view>
+
+#include "engine/errc.hpp"
+
 namespace keyflow {
 
 ConnectionPool::ConnectionPool(std::string url, std::size_t size)
@@ -11,17 +16,54 @@ ConnectionPool::Lease::~Lease() {
   pool_->release(std::move(conn_));
 }
 
+namespace {
+
+std::string with_connect_timeout(const std::string& url) {
+  // A stalled or unreachable server must turn into an error in bounded time, not a hang:
+  // add connect_timeout unless the URL (keyword or URI form) sets one.
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return url;  // libpqxx reports the malformed URL itself
+  }
+  std::string out;
+  bool has_timeout = false;
+  for (auto* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    if (std::string_view(o->keyword) == "connect_timeout") has_timeout = true;
+    out += std::string(o->keyword) + "='";
+    for (const char* c = o->val; *c != '\0'; ++c) {
+      if (*c == '\'' || *c == '\\') out += '\\';
+      out += *c;
+    }
+    out += "' ";
+  }
+  PQconninfoFree(options);
+  if (!has_timeout)
+    out += "connect_timeout=" + std::to_string(ConnectionPool::kConnectTimeoutSeconds);
+  return out;
+}
+
+}  // namespace
+
 std::unique_ptr<pqxx::connection> ConnectionPool::connect(const std::string& url) {
-  auto conn = std::make_unique<pqxx::connection>(url);
+  auto conn = std::make_unique<pqxx::connection>(with_connect_timeout(url));
   // Timestamps travel as text; UTC keeps them uniform. set_variable (unlike a raw SET) is
   // restored when libpqxx reconnects a broken connection.
   conn->set_variable("TimeZone", "'UTC'");
+  // No statement may hold a request (or a role's loop) longer than this; a stalled database
+  // then answers 503 instead of hanging its callers.
+  conn->set_variable("statement_timeout", "'" + std::to_string(kStatementTimeoutSeconds) + "s'");
   return conn;
 }
 
 ConnectionPool::Lease ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
-  available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+  if (!available_.wait_for(lock, std::chrono::seconds(kAcquireTimeoutSeconds),
+                           [&] { return !idle_.empty() || open_ < size_; })) {
+    throw Error(errc::unavailable, "no database connection became free in time");
+  }
   if (!idle_.empty()) {
     auto conn = std::move(idle_.back());
     idle_.pop_back();

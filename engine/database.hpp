@@ -17,6 +17,12 @@ namespace keyflow {
 // replaced on the next acquire.
 class ConnectionPool {
  public:
+  // Bounds on waiting for the database, so that a stalled server costs callers an error
+  // (503 over HTTP) in bounded time.
+  static constexpr int kConnectTimeoutSeconds = 5;
+  static constexpr int kStatementTimeoutSeconds = 15;
+  static constexpr int kAcquireTimeoutSeconds = 10;
+
   ConnectionPool(std::string url, std::size_t size);
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
@@ -69,7 +75,8 @@ class ConnectionPool {
   const std::string& url() const { return url_; }
 
   // Opens a new connection outside the pool (for LISTEN or advisory-lock sessions), with the
-  // session settings every keyflow connection uses.
+  // session settings every keyflow connection uses: UTC, a statement timeout, and a
+  // connect_timeout unless the URL sets one.
   static std::unique_ptr<pqxx::connection> connect(const std::string& url);
 
  private:

@@ -18,6 +18,20 @@ class EngineCategory final : public std::error_category {
         return "not found";
       case errc::conflict:
         return "conflict";
+      case errc::key_revoked:
+        return "key revoked";
+      case errc::key_expired:
+        return "key expired";
+      case errc::key_disabled:
+        return "key disabled";
+      case errc::key_rotated:
+        return "key already rotated";
+      case errc::exceeds_scopes:
+        return "exceeds the caller's scopes";
+      case errc::exceeds_expiry:
+        return "exceeds the caller's expiry";
+      case errc::exceeds_networks:
+        return "exceeds the caller's networks";
       case errc::limit_exceeded:
         return "limit exceeded";
       case errc::unauthenticated:

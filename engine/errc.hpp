@@ -13,10 +13,17 @@ enum class errc {
   malformed_request,  // the body is not JSON, or not the JSON object expected
   invalid_argument,   // a field is missing, of the wrong type or out of range
   not_found,          // no such resource, or not visible to the caller
-  conflict,           // the resource's state forbids the operation (rotating a revoked key)
+  conflict,           // the resource's state forbids the operation
+  key_revoked,        // the operation needs a key that is not revoked
+  key_expired,        // ... not expired (nor past the grace of a rotation)
+  key_disabled,       // ... not disabled
+  key_rotated,        // ... not already replaced by a rotation
   limit_exceeded,     // a count limit (keys per connection) would be exceeded
   unauthenticated,    // no or an unknown credential
   forbidden,          // a known credential without the scope for the operation
+  exceeds_scopes,     // the target key would hold a scope the calling key does not
+  exceeds_expiry,     // the target key would outlive the calling key
+  exceeds_networks,   // the target key would be usable outside the calling key's networks
   payload_too_large,  // a body over the limit
   unavailable,        // a dependency (database, broker) cannot be reached
   internal,

@@ -8,9 +8,11 @@
 #include "engine/access.hpp"
 #include "engine/api_key_store.hpp"
 #include "engine/cidr.hpp"
+#include "engine/containment.hpp"
 #include "engine/errc.hpp"
 #include "engine/ids.hpp"
 #include "engine/json_render.hpp"
+#include "engine/key_cursor.hpp"
 #include "engine/key_format.hpp"
 #include "engine/outbox_append.hpp"
 #include "engine/sql_values.hpp"
@@ -86,27 +88,6 @@ std::vector<std::string> canonical_cidrs(const std::vector<std::string>& cidrs) 
   return out;
 }
 
-bool is_management_scope(const std::string& s) {
-  return std::find(kManagementScopes.begin(), kManagementScopes.end(), s) !=
-         kManagementScopes.end();
-}
-
-// A key may hand out only the management scopes it holds itself (MANAGE may hand out any), so
-// that a CREATE key cannot mint a MANAGE key.
-void require_grantable(const Actor& actor, const std::vector<std::string>& scopes) {
-  if (actor.kind != Actor::Kind::key) return;
-  const auto holds = [&](const std::string& s) {
-    return std::find(actor.scopes.begin(), actor.scopes.end(), s) != actor.scopes.end();
-  };
-  if (holds("MANAGE")) return;
-  for (const auto& s : scopes) {
-    if (is_management_scope(s) && !holds(s)) {
-      throw Error(errc::forbidden, "a key cannot grant the " + s + " scope it does not hold",
-                  "scopes");
-    }
-  }
-}
-
 // The project (with its organization and prefix) or the organization a key is created in.
 Owner resolve_owner(pqxx::work& txn, const NewKey& r) {
   Owner owner;
@@ -166,24 +147,6 @@ DomainEvent key_event(std::string type, const ApiKey& key, boost::json::object d
   return {"api_key", key.id, std::move(type), std::move(data), at};
 }
 
-std::string encode_cursor(const ApiKey& last) {
-  return base64_encode(as_bytes(sql_timestamp(last.created_at) + "|" + last.id));
-}
-
-std::pair<TimePoint, std::string> decode_cursor(const std::string& cursor) {
-  const auto invalid =
-      Error(errc::invalid_argument, "cursor is not one this API returned", "cursor");
-  const auto raw = base64_decode(cursor);
-  if (!raw) throw invalid;
-  const std::string text(raw->begin(), raw->end());
-  const auto bar = text.find('|');
-  if (bar == std::string::npos) throw invalid;
-  const auto at = parse_timestamp(text.substr(0, bar));
-  const auto id = text.substr(bar + 1);
-  if (!at || !is_uuid(id)) throw invalid;
-  return {*at, id};
-}
-
 bool scope_granted(const std::vector<std::string>& held, const std::string& wanted) {
   for (const auto& s : held) {
     if (s == wanted) return true;
@@ -215,7 +178,7 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
     auto owner = resolve_owner(txn, request);
     require_access(actor, Permission::create, owner.tenant,
                    owner.tenant.project_id ? "project" : "organization");
-    require_grantable(actor, request.scopes);
+    require_contained(actor, {request.scopes, request.expires_at, cidrs}, "the new key");
     if (request.environment_id) {
       owner.environment = environment_name(txn, *request.environment_id, owner.tenant.project_id);
     }
@@ -269,7 +232,10 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
   query.state = request.state;
   query.now = clock_.now();
   query.limit = request.limit + 1;  // one more tells whether another page follows
-  if (request.cursor) query.after = decode_cursor(*request.cursor);
+  if (request.cursor) {
+    auto cursor = decode_key_cursor(*request.cursor);
+    query.after = std::pair{cursor.created_at, std::move(cursor.id)};
+  }
 
   auto keys = db_.transact([&](pqxx::work& txn) {
     std::optional<std::string> project_id = request.project_id;
@@ -310,7 +276,7 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
   KeyPage page;
   if (keys.size() > static_cast<std::size_t>(request.limit)) {
     keys.resize(static_cast<std::size_t>(request.limit));
-    page.next_cursor = encode_cursor(keys.back());
+    page.next_cursor = encode_key_cursor({keys.back().created_at, keys.back().id});
   }
   page.keys = std::move(keys);
   return page;
@@ -330,12 +296,12 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
   std::optional<std::vector<std::string>> cidrs;
   if (patch.allowed_cidrs) cidrs = canonical_cidrs(*patch.allowed_cidrs);
 
-  return db_.transact([&](pqxx::work& txn) {
+  auto result = db_.transact([&](pqxx::work& txn) {
     auto found = ApiKeyStore::find_for_update(txn, id);
     if (!found) throw Error(errc::not_found, "key does not exist", "id");
     require_access(actor, Permission::update, tenant_of(*found), "key");
-    if (found->revoked_at) throw Error(errc::conflict, "key is revoked", "id");
-    if (patch.scopes) require_grantable(actor, *patch.scopes);
+    require_contained(actor, KeyGrant::of(*found), "this key");
+    if (found->revoked_at) throw Error(errc::key_revoked, "key is revoked", "id");
 
     const ApiKey before = *found;
     ApiKey after = before;
@@ -400,15 +366,19 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
       note("allowed_cidrs");
     }
     if (changed.empty()) return before;
+    require_contained(actor, KeyGrant::of(after), "the changed key");
 
     ApiKeyStore::update(txn, after, now);
     auto data = key_event_data(after, actor);
     data["changed_fields"] = std::move(changed);
     data["previous"] = std::move(previous);
     append_event(txn, key_event("api_key.updated", after, std::move(data), now));
-    if (cache_) cache_->invalidate_key(after.id);
     return after;
   });
+  // After the commit, not before: a verify that loaded the key in between would read the
+  // old state and, with the epoch already moved on, cache it until the TTL.
+  if (cache_) cache_->invalidate_key(id);
+  return result;
 }
 
 void KeyService::revoke(const Actor& actor, const std::string& id) {
@@ -418,6 +388,7 @@ void KeyService::revoke(const Actor& actor, const std::string& id) {
     auto key = ApiKeyStore::find_for_update(txn, id);
     if (!key) throw Error(errc::not_found, "key does not exist", "id");
     require_access(actor, Permission::remove, tenant_of(*key), "key");
+    require_contained(actor, KeyGrant::of(*key), "this key");
     if (key->revoked_at) return;
     ApiKeyStore::mark_revoked(txn, id, now);
     key->revoked_at = now;
@@ -449,14 +420,32 @@ Rotation KeyService::rotate(const Actor& actor, const std::string& id,
 
 Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
                                    const RotateOptions& options, TimePoint now) {
-  if (locked.revoked_at) throw Error(errc::conflict, "key is revoked", "id");
+  if (locked.revoked_at) throw Error(errc::key_revoked, "key is revoked", "id");
   if (locked.replaced_by_key_id) {
     // Refused rather than chained, so that two clients rotating the same key at once cannot
     // both think they hold the newest one.
-    throw Error(errc::conflict,
+    throw Error(errc::key_rotated,
                 "key was already rotated; rotate its replacement " + *locked.replaced_by_key_id,
                 "id");
   }
+  if (!locked.enabled) throw Error(errc::key_disabled, "key is disabled", "id");
+  if (locked.expires_at && *locked.expires_at <= now) {
+    throw Error(errc::key_expired, "key has expired", "id");
+  }
+  // Rotation never extends a life: the replacement expires when the old key would have.
+  std::optional<TimePoint> expires_at = locked.expires_at;
+  if (options.expires_at) {
+    if (locked.expires_at && *options.expires_at > *locked.expires_at) {
+      throw Error(errc::invalid_argument,
+                  "expires_at must not be later than the key's own, " +
+                      format_timestamp(*locked.expires_at),
+                  "expires_at");
+    }
+    expires_at = options.expires_at;
+  }
+  require_contained(actor, KeyGrant::of(locked), "this key");
+  require_contained(actor, {locked.scopes, expires_at, locked.allowed_cidrs}, "the new key");
+
   std::string prefix = "kf";
   std::string environment;
   if (locked.project_id) {
@@ -478,7 +467,7 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
   fresh.last_used_at.reset();
   fresh.replaced_by_key_id.reset();
   fresh.grace_expires_at.reset();
-  fresh.expires_at = options.expires_at;
+  fresh.expires_at = expires_at;
   fresh.next_rotation_at.reset();
   if (fresh.rotation_interval_days) {
     fresh.next_rotation_at = next_rotation_after(now, *fresh.rotation_interval_days);

@@ -11,6 +11,8 @@ constexpr long kMigrationLock = 0x6b6579666c6f77;  // "keyflow"
 
 std::vector<std::string> apply_migrations(const std::string& database_url) {
   auto conn = ConnectionPool::connect(database_url);
+  // Waiting for another process's migration, and a migration itself, may take long.
+  conn->set_variable("statement_timeout", "0");
   pqxx::nontransaction(*conn).exec_params("SELECT pg_advisory_lock($1)", kMigrationLock);
   std::vector<std::string> applied;
   try {

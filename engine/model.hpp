@@ -52,6 +52,16 @@ struct ApiKey {
   std::vector<std::string> allowed_cidrs;  // canonical; empty allows any source address
 };
 
+// When a key stops working: the earlier of its expiry and, once it has been rotated, the
+// end of its grace. nullopt for a key that never expires.
+inline std::optional<TimePoint> end_of_life(const ApiKey& k) {
+  std::optional<TimePoint> end = k.expires_at;
+  if (k.replaced_by_key_id && k.grace_expires_at && (!end || *k.grace_expires_at < *end)) {
+    end = k.grace_expires_at;
+  }
+  return end;
+}
+
 struct WebhookSubscription {
   std::string id;
   std::optional<std::string> organization_id;
@@ -71,11 +81,19 @@ struct Actor {
   std::string organization_id;            // Kind::key only
   std::optional<std::string> project_id;  // Kind::key only, when the key is a project's
   std::vector<std::string> scopes;        // Kind::key only
+  // Kind::key only: when the key stops working (its expiry, or the end of its grace after a
+  // rotation) and the networks it is confined to. Keys it creates or changes may not exceed
+  // either (engine/containment.hpp).
+  std::optional<TimePoint> expires_at;
+  std::vector<std::string> allowed_cidrs;
 
-  static Actor admin() { return {Kind::admin, {}, {}, {}, {}}; }
-  static Actor system(std::string role) { return {Kind::system, std::move(role), {}, {}, {}}; }
+  static Actor admin() { return {Kind::admin, {}, {}, {}, {}, {}, {}}; }
+  static Actor system(std::string role) {
+    return {Kind::system, std::move(role), {}, {}, {}, {}, {}};
+  }
   static Actor key(const ApiKey& k) {
-    return {Kind::key, k.id, k.organization_id, k.project_id, k.scopes};
+    return {Kind::key, k.id,           k.organization_id, k.project_id,
+            k.scopes,  end_of_life(k), k.allowed_cidrs};
   }
 };
 

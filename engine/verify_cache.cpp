@@ -9,7 +9,13 @@ std::string as_key(const Bytes& hash) {
 
 std::optional<std::optional<ApiKey>> VerifyCache::get(const Bytes& hash) {
   std::lock_guard lock(mutex_);
-  const auto it = by_hash_.find(as_key(hash));
+  const auto h = as_key(hash);
+  if (const auto a = absent_.find(h); a != absent_.end()) {
+    if (a->second > clock_.now()) return std::optional<ApiKey>();
+    absent_.erase(a);
+    return std::nullopt;
+  }
+  const auto it = by_hash_.find(h);
   if (it == by_hash_.end()) return std::nullopt;
   if (it->second.expires_at <= clock_.now()) {
     if (it->second.key) hash_by_id_.erase(it->second.key->id);
@@ -28,14 +34,20 @@ void VerifyCache::put(const Bytes& hash, const std::optional<ApiKey>& key,
                       std::uint64_t loaded_at_epoch) {
   std::lock_guard lock(mutex_);
   if (loaded_at_epoch != epoch_) return;
+  const auto h = as_key(hash);
+  if (!key) {
+    // Crude but bounded: start the tier over rather than track recency on the hot path.
+    if (absent_.size() >= max_absent_) absent_.clear();
+    absent_[h] = clock_.now() + ttl_;
+    return;
+  }
   if (by_hash_.size() >= max_entries_) {
-    // Crude but bounded: start over rather than track recency on the hot path.
     by_hash_.clear();
     hash_by_id_.clear();
   }
-  const auto h = as_key(hash);
+  absent_.erase(h);
   by_hash_[h] = Entry{key, clock_.now() + ttl_};
-  if (key) hash_by_id_[key->id] = h;
+  hash_by_id_[key->id] = h;
 }
 
 void VerifyCache::invalidate_key(const std::string& key_id) {
@@ -52,11 +64,12 @@ void VerifyCache::clear() {
   ++epoch_;
   by_hash_.clear();
   hash_by_id_.clear();
+  absent_.clear();
 }
 
 std::size_t VerifyCache::size() const {
   std::lock_guard lock(mutex_);
-  return by_hash_.size();
+  return by_hash_.size() + absent_.size();
 }
 
 void UsageRecorder::record(const std::string& key_id, TimePoint at) {

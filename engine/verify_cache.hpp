@@ -16,11 +16,13 @@ namespace keyflow {
 // Key hash → the key's stored state, so that verify answers without the database. Entries are
 // dropped by key id when the key's events arrive from Kafka (every serve process reads them),
 // and expire after a short TTL as a safety net should an event be late. Known-absent hashes
-// are cached too, so that guessing keys does not reach the database either.
+// are cached too, so that guessing keys does not reach the database either, but in a tier of
+// their own with its own bound: a flood of made-up keys cannot push real keys out.
 class VerifyCache {
  public:
-  VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries = 100000)
-      : clock_(clock), ttl_(ttl), max_entries_(max_entries) {}
+  VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries = 100000,
+              std::size_t max_absent = 10000)
+      : clock_(clock), ttl_(ttl), max_entries_(max_entries), max_absent_(max_absent) {}
 
   // nullopt: not cached. A cached absent key is an engaged optional holding nullopt.
   std::optional<std::optional<ApiKey>> get(const Bytes& hash);
@@ -30,7 +32,7 @@ class VerifyCache {
   void put(const Bytes& hash, const std::optional<ApiKey>& key, std::uint64_t loaded_at_epoch);
   void invalidate_key(const std::string& key_id);
   void clear();
-  std::size_t size() const;
+  std::size_t size() const;  // known keys and absent hashes together
 
  private:
   struct Entry {
@@ -40,8 +42,10 @@ class VerifyCache {
   const Clock& clock_;
   std::chrono::milliseconds ttl_;
   std::size_t max_entries_;
+  std::size_t max_absent_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> by_hash_;
+  std::unordered_map<std::string, Entry> by_hash_;     // known keys
+  std::unordered_map<std::string, TimePoint> absent_;  // hash → until when it counts as absent
   std::unordered_map<std::string, std::string> hash_by_id_;
   std::uint64_t epoch_ = 0;
 };

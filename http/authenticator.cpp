@@ -45,7 +45,10 @@ std::optional<Actor> Authenticator::authenticate(std::string_view header,
   if (key_lookup_) {
     if (auto key = key_lookup_(token, remote_ip)) return Actor::key(*key);
   }
-  spdlog::info("rejected a bearer credential ({} characters) from {}", token.size(), remote_ip);
+  if (const auto count = rejections_.admit(std::chrono::steady_clock::now())) {
+    spdlog::info("rejected a bearer credential from {} ({} rejected since the last such line)",
+                 remote_ip, count);
+  }
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "engine/encoding.hpp"
+#include "engine/log_limiter.hpp"
 #include "engine/model.hpp"
 
 namespace keyflow::http {
@@ -27,6 +28,8 @@ class Authenticator {
  private:
   Bytes admin_digest_;
   KeyLookup key_lookup_;
+  // Rejections are logged at most once a second: guessing must not flood the log.
+  mutable LogLimiter rejections_;
 };
 
 }  // namespace keyflow::http

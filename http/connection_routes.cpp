@@ -2,7 +2,7 @@
 
 #include "engine/errc.hpp"
 #include "http/api_routes.hpp"
-#include "http/json_input.hpp"
+#include "http/connection_requests.hpp"
 
 namespace keyflow::http {
 
@@ -30,12 +30,7 @@ boost::json::object verify_json(const WriteKeyVerification& result) {
 void add_connection_routes(Router& router, ConnectionService& connections,
                            const Authenticator& auth) {
   router.add(verb::post, "/v1/connections", guarded(auth, [&connections](Request& req) {
-               const JsonInput in(req.body, {"project_id", "type", "name"});
-               NewConnection request;
-               request.project_id = in.required_string("project_id");
-               request.type = in.required_string("type");
-               request.name = in.required_string("name");
-               const auto created = connections.create(*req.actor, request);
+               const auto created = connections.create(*req.actor, read_new_connection(req.body));
                auto body = to_json(created.connection);
                body["key"] = created.key;
                return Response::of(status::created, std::move(body));
@@ -60,8 +55,7 @@ void add_connection_routes(Router& router, ConnectionService& connections,
              }));
   router.add(verb::post, "/v1/connections/{id}/event-write-keys",
              guarded(auth, [&connections](Request& req) {
-               // The seed's create takes no body; an empty one or {} is accepted.
-               const JsonInput in(req.body, {});
+               read_empty_request(req.body);
                return Response::of(status::created,
                                    boost::json::object{{"key", connections.create_write_key(
                                                                    *req.actor, req.param("id"))}});
@@ -79,9 +73,8 @@ void add_connection_routes(Router& router, ConnectionService& connections,
                return Response::empty(status::no_content);
              }));
   router.add(verb::post, "/v1/event-write-keys/verify", guarded(auth, [&connections](Request& req) {
-               const JsonInput in(req.body, {"key"});
                return Response::of(status::ok, verify_json(connections.verify_write_key(
-                                                   *req.actor, in.required_string("key"))));
+                                                   *req.actor, read_write_key_verify(req.body))));
              }));
 }
 

@@ -27,6 +27,20 @@ constexpr ErrorMapping map_error(errc e) {
       return {status::not_found, "not_found"};
     case errc::conflict:
       return {status::conflict, "conflict"};
+    case errc::key_revoked:
+      return {status::conflict, "key_revoked"};
+    case errc::key_expired:
+      return {status::conflict, "key_expired"};
+    case errc::key_disabled:
+      return {status::conflict, "key_disabled"};
+    case errc::key_rotated:
+      return {status::conflict, "key_rotated"};
+    case errc::exceeds_scopes:
+      return {status::forbidden, "exceeds_caller_scopes"};
+    case errc::exceeds_expiry:
+      return {status::forbidden, "exceeds_caller_expiry"};
+    case errc::exceeds_networks:
+      return {status::forbidden, "exceeds_caller_networks"};
     case errc::limit_exceeded:
       return {status::unprocessable_entity, "limit_exceeded"};
     case errc::unauthenticated:

@@ -2,6 +2,7 @@
 #include "engine/json_render.hpp"
 #include "engine/time_format.hpp"
 #include "http/api_routes.hpp"
+#include "http/query_params.hpp"
 
 namespace keyflow::http {
 
@@ -13,18 +14,7 @@ void add_event_routes(Router& router, ApiContext& api) {
                EventQuery query;
                query.aggregate_id = req.query_param("aggregate_id");
                query.type = req.query_param("type");
-               if (auto limit = req.query_param("limit")) {
-                 std::size_t used = 0;
-                 try {
-                   query.limit = std::stoi(*limit, &used);
-                 } catch (const std::exception&) {
-                   used = 0;
-                 }
-                 if (used == 0 || used != limit->size()) {
-                   throw Error(errc::invalid_argument,
-                               "limit must be a whole number from 1 to 1000", "limit");
-                 }
-               }
+               query.limit = read_int_param(req, "limit", 1, 1000, 100);
                boost::json::array out;
                for (auto& e : api.events.list(*req.actor, query)) {
                  boost::json::object item{{"event_id", e.event_id},

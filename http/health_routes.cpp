@@ -19,9 +19,14 @@ Handler guarded(const Authenticator& auth, Handler handler) {
 }
 
 void add_health_routes(Router& router, ApiContext& api) {
-  router.add(verb::get, "/healthz", [](Request&) {
-    return Response::of(status::ok, boost::json::object{{"status", "ok"}});
-  });
+  // Health and metrics never touch the database, so they run on the I/O thread and answer
+  // even while every worker waits on a stalled database.
+  router.add(
+      verb::get, "/healthz",
+      [](Request&) {
+        return Response::of(status::ok, boost::json::object{{"status", "ok"}});
+      },
+      Router::Runs::inline_);
   router.add(verb::get, "/readyz", [&api](Request&) {
     const bool database = api.database_ready();
     const bool broker = api.broker_ready();
@@ -31,12 +36,15 @@ void add_health_routes(Router& router, ApiContext& api) {
         boost::json::object{{"status", ready ? "ready" : "not_ready"},
                             {"checks", {{"database", database}, {"broker", broker}}}});
   });
-  router.add(verb::get, "/metrics", [&api](Request&) {
-    Response r;
-    r.content_type = "text/plain; version=0.0.4";
-    r.text = api.metrics.render();
-    return r;
-  });
+  router.add(
+      verb::get, "/metrics",
+      [&api](Request&) {
+        Response r;
+        r.content_type = "text/plain; version=0.0.4";
+        r.text = api.metrics.render();
+        return r;
+      },
+      Router::Runs::inline_);
 }
 
 }  // namespace keyflow::http

@@ -9,6 +9,28 @@
 #include "engine/time_format.hpp"
 
 namespace keyflow::http {
+namespace {
+
+bool has_nul(std::string_view text) {
+  return text.find('\0') != std::string_view::npos;
+}
+
+bool contains_nul(const boost::json::value& v) {
+  if (v.is_string()) return has_nul(std::string_view(v.as_string()));
+  if (v.is_array()) {
+    for (const auto& item : v.as_array()) {
+      if (contains_nul(item)) return true;
+    }
+  }
+  if (v.is_object()) {
+    for (const auto& [key, item] : v.as_object()) {
+      if (has_nul(std::string_view(key)) || contains_nul(item)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 JsonInput::JsonInput(std::string_view body, std::initializer_list<std::string_view> allowed) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
@@ -17,9 +39,17 @@ JsonInput::JsonInput(std::string_view body, std::initializer_list<std::string_vi
   if (ec) throw Error(errc::malformed_request, "body is not valid JSON: " + ec.message());
   if (!value.is_object()) throw Error(errc::malformed_request, "body must be a JSON object");
   object_ = std::move(value.as_object());
-  for (const auto& [key, _] : object_) {
+  for (const auto& [key, field] : object_) {
+    if (has_nul(std::string_view(key)))
+      throw Error(errc::invalid_argument, "a field name contains U+0000");
     if (std::find(allowed.begin(), allowed.end(), std::string_view(key)) == allowed.end()) {
       throw Error(errc::invalid_argument, "unknown field '" + std::string(key) + "'",
+                  std::string(key));
+    }
+    // PostgreSQL's text and jsonb cannot hold U+0000: refuse it here, naming the field,
+    // rather than fail in the database.
+    if (contains_nul(field)) {
+      throw Error(errc::invalid_argument, std::string(key) + " must not contain U+0000",
                   std::string(key));
     }
   }

@@ -1,6 +1,6 @@
 #include "engine/json_render.hpp"
 #include "http/api_routes.hpp"
-#include "http/json_input.hpp"
+#include "http/tenant_requests.hpp"
 
 namespace keyflow::http {
 
@@ -10,31 +10,27 @@ using boost::beast::http::verb;
 void add_organization_routes(Router& router, ApiContext& api) {
   auto& orgs = api.organizations;
   router.add(verb::post, "/v1/organizations", guarded(api.auth, [&orgs](Request& req) {
-               const JsonInput in(req.body, {"name"});
                return Response::of(status::created, to_json(orgs.create_organization(
-                                                        *req.actor, in.required_string("name"))));
+                                                        *req.actor, read_name_request(req.body))));
              }));
   router.add(verb::get, "/v1/organizations/{id}", guarded(api.auth, [&orgs](Request& req) {
                return Response::of(status::ok,
                                    to_json(orgs.get_organization(*req.actor, req.param("id"))));
              }));
   router.add(verb::post, "/v1/projects", guarded(api.auth, [&orgs](Request& req) {
-               const JsonInput in(req.body, {"organization_id", "name", "key_prefix"});
-               return Response::of(
-                   status::created,
-                   to_json(orgs.create_project(*req.actor, in.required_string("organization_id"),
-                                               in.required_string("name"),
-                                               in.optional_string("key_prefix").value_or("kf"))));
+               const auto r = read_new_project(req.body);
+               return Response::of(status::created,
+                                   to_json(orgs.create_project(*req.actor, r.organization_id,
+                                                               r.name, r.key_prefix)));
              }));
   router.add(verb::get, "/v1/projects/{id}", guarded(api.auth, [&orgs](Request& req) {
                return Response::of(status::ok,
                                    to_json(orgs.get_project(*req.actor, req.param("id"))));
              }));
   router.add(verb::post, "/v1/projects/{id}/environments", guarded(api.auth, [&orgs](Request& req) {
-               const JsonInput in(req.body, {"name"});
                return Response::of(status::created,
                                    to_json(orgs.create_environment(*req.actor, req.param("id"),
-                                                                   in.required_string("name"))));
+                                                                   read_name_request(req.body))));
              }));
   router.add(verb::get, "/v1/projects/{id}/environments", guarded(api.auth, [&orgs](Request& req) {
                boost::json::array out;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/errc.hpp"
+#include "engine/log_limiter.hpp"
 #include "http/error_mapping.hpp"
 
 namespace keyflow::http {
@@ -43,6 +44,16 @@ int match(std::string_view pattern, const std::vector<std::string_view>& path,
   return literals;
 }
 
+Response database_unavailable(std::string_view what) {
+  // An outage fails every request: one line a second says so without flooding the log.
+  static LogLimiter limiter;
+  if (const auto count = limiter.admit(std::chrono::steady_clock::now())) {
+    spdlog::error("database unavailable ({} requests since the last such line): {}", count,
+                  what.substr(0, what.find('\n')));
+  }
+  return error_response(status::service_unavailable, "unavailable", "database unavailable");
+}
+
 }  // namespace
 
 Response error_response(status s, std::string_view code, std::string_view message,
@@ -52,38 +63,61 @@ Response error_response(status s, std::string_view code, std::string_view messag
   return Response::of(s, boost::json::object{{"error", std::move(error)}});
 }
 
-void Router::add(boost::beast::http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back({method, std::move(pattern), std::move(handler)});
+void Router::add(boost::beast::http::verb method, std::string pattern, Handler handler, Runs runs) {
+  routes_.push_back({method, std::move(pattern), std::move(handler), runs});
 }
 
-Response Router::dispatch(Request& request) const {
+const Router::Route* Router::find(const Request& request, bool* path_known) const {
   const auto path = split_path(request.path);
   const Route* best = nullptr;
   int best_literals = -1;
-  bool path_known = false;
   for (const auto& route : routes_) {
     const int literals = match(route.pattern, path, nullptr);
     if (literals < 0) continue;
-    path_known = true;
+    *path_known = true;
     if (route.method == request.method && literals > best_literals) {
       best = &route;
       best_literals = literals;
     }
   }
+  return best;
+}
+
+bool Router::runs_inline(const Request& request) const {
+  bool path_known = false;
+  const auto* route = find(request, &path_known);
+  // Unknown routes answer 404/405 without any work: inline too.
+  return route == nullptr || route->runs == Runs::inline_;
+}
+
+Response Router::dispatch(Request& request) const {
+  bool path_known = false;
+  const Route* best = find(request, &path_known);
   if (best == nullptr) {
     return path_known ? error_response(status::method_not_allowed, "method_not_allowed",
                                        "method not allowed on this path")
                       : error_response(status::not_found, "not_found", "no such route");
   }
-  match(best->pattern, path, &request.path_params);
+  match(best->pattern, split_path(request.path), &request.path_params);
   try {
     return best->handler(request);
   } catch (const Error& e) {
     const auto mapped = map_error(e.kind());
     return error_response(mapped.status, mapped.code, e.message(), e.field());
   } catch (const pqxx::broken_connection& e) {
-    spdlog::error("database unreachable: {}", e.what());
-    return error_response(status::service_unavailable, "unavailable", "database unavailable");
+    return database_unavailable(e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    return database_unavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    // Classes 08 (connection), 53 (resources) and 57 (statement timeout, shutdown) are the
+    // database's trouble, not the request's: 503, and the client may retry.
+    const std::string state = e.sqlstate();
+    if (state.starts_with("08") || state.starts_with("53") || state.starts_with("57")) {
+      return database_unavailable(e.what());
+    }
+    spdlog::error("{} {} failed: {}", std::string(boost::beast::http::to_string(request.method)),
+                  best->pattern, e.what());
+    return error_response(status::internal_server_error, "internal_error", "internal error");
   } catch (const std::exception& e) {
     spdlog::error("{} {} failed: {}", std::string(boost::beast::http::to_string(request.method)),
                   best->pattern, e.what());

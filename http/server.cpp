@@ -1,16 +1,25 @@
 #include "http/server.hpp"
 
+#include <charconv>
+#include <variant>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
+
+#include "engine/errc.hpp"
+#include "engine/log_limiter.hpp"
+#include "http/error_mapping.hpp"
+#include "http/request_target.hpp"
 
 namespace keyflow::http {
 
@@ -26,6 +35,8 @@ struct Server::State {
   Metrics& metrics;
   ServerOptions options;
   tcp::acceptor acceptor;
+  std::atomic<std::size_t> connections{0};
+  LogLimiter accept_errors;
 
   State(asio::io_context& i, asio::thread_pool& w, const Router& r, Metrics& m, ServerOptions o)
       : io(i), workers(w), router(r), metrics(m), options(o), acceptor(i) {}
@@ -33,22 +44,12 @@ struct Server::State {
 
 namespace {
 
-Request to_request(const bhttp::request<bhttp::string_body>& msg, const std::string& remote_ip) {
-  Request req;
-  req.method = msg.method();
-  req.remote_ip = remote_ip;
-  req.authorization = std::string(msg[bhttp::field::authorization]);
-  req.body = msg.body();
-  const auto target = boost::urls::parse_origin_form(msg.target());
-  if (target) {
-    req.path = std::string(target->encoded_path());
-    for (const auto& param : target->params())
-      req.query[param.key] = param.value;
-  } else {
-    req.path = std::string(msg.target());
-  }
-  if (req.path.size() > 1 && req.path.back() == '/') req.path.pop_back();
-  return req;
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+// A response header may carry only what a header can hold: a name or value with CR, LF or
+// NUL would split the response, so such a header is dropped (and reported) instead.
+bool header_safe(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
 bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned version,
@@ -56,55 +57,137 @@ bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned versi
   bhttp::response<bhttp::string_body> msg{r.status, version};
   msg.set(bhttp::field::server, "keyflow");
   if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
-  for (const auto& [name, value] : r.headers)
-    msg.set(name, value);
+  for (const auto& [name, value] : r.headers) {
+    if (header_safe(name) && header_safe(value)) {
+      msg.set(name, value);
+    } else {
+      spdlog::error("dropped a response header holding CR, LF or NUL ({} bytes)", name.size());
+    }
+  }
   msg.body() = r.json ? boost::json::serialize(*r.json) : r.text;
   msg.keep_alive(keep_alive);
   msg.prepare_payload();
   return msg;
 }
 
+// The request a handler sees; a target whose query is not text answers 400/422 instead.
+std::variant<Request, Response> to_request(const bhttp::request<bhttp::string_body>& msg,
+                                           const std::string& remote_ip) {
+  Request req;
+  req.method = msg.method();
+  req.remote_ip = remote_ip;
+  req.authorization = std::string(msg[bhttp::field::authorization]);
+  try {
+    auto target = parse_request_target(msg.target());
+    req.path = std::move(target.path);
+    req.query = std::move(target.query);
+  } catch (const Error& e) {
+    const auto mapped = map_error(e.kind());
+    return error_response(mapped.status, mapped.code, e.message(), e.field());
+  }
+  req.body = msg.body();
+  return req;
+}
+
+// Why a request could not be read, as the response to send before closing; nullopt for the
+// normal ends of a connection (the client closed, went quiet, or the server stops).
+std::optional<Response> read_failure(const beast::error_code& ec, const ServerOptions& options) {
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+      ec == beast::error::timeout || ec == asio::error::connection_reset ||
+      ec == asio::error::eof || ec == bhttp::error::partial_message) {
+    return std::nullopt;
+  }
+  if (ec == bhttp::error::body_limit) {
+    return error_response(bhttp::status::payload_too_large, "payload_too_large",
+                          "body larger than " + std::to_string(options.body_limit) + " bytes");
+  }
+  if (ec == bhttp::error::header_limit) {
+    return error_response(
+        bhttp::status::request_header_fields_too_large, "headers_too_large",
+        "request line and headers larger than " + std::to_string(options.header_limit) + " bytes");
+  }
+  return error_response(bhttp::status::bad_request, "bad_request", "malformed HTTP request");
+}
+
+// Limits Beast's parser does not check itself; nullopt when the header is acceptable.
+std::optional<Response> header_failure(const Parser& parser, const ServerOptions& options) {
+  const auto& msg = parser.get();
+  if (msg.target().size() > options.max_target_bytes) {
+    return error_response(
+        bhttp::status::uri_too_long, "uri_too_long",
+        "request target longer than " + std::to_string(options.max_target_bytes) + " bytes");
+  }
+  if (static_cast<std::size_t>(std::distance(msg.begin(), msg.end())) > options.max_header_count) {
+    return error_response(bhttp::status::request_header_fields_too_large, "headers_too_large",
+                          "more than " + std::to_string(options.max_header_count) + " headers");
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
                                        beast::tcp_stream stream) {
+  struct Slot {  // the connection's place under max_connections, freed however it ends
+    std::atomic<std::size_t>& count;
+    ~Slot() { --count; }
+  } slot{state->connections};
+  const auto& options = state->options;
   beast::error_code ec;
   const auto remote = stream.socket().remote_endpoint(ec);
   const std::string remote_ip = ec ? std::string() : remote.address().to_string();
   beast::flat_buffer buffer;
+  const auto fail = [&](const Response& response) -> asio::awaitable<void> {
+    auto msg = to_message(response, 11, false);
+    stream.expires_after(options.idle_timeout);
+    co_await bhttp::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
+  };
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(state->options.body_limit);
-    stream.expires_after(state->options.idle_timeout);
+    // Between requests a client may stay quiet up to the idle timeout; once its next request
+    // has begun, its header must arrive within the (shorter) header timeout.
+    if (buffer.size() == 0) {
+      stream.expires_after(options.idle_timeout);
+      const auto n = co_await stream.async_read_some(buffer.prepare(4096),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    stream.expires_after(options.header_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (auto response = read_failure(ec, options)) co_await fail(*response);
+      break;
+    }
+    if (auto response = header_failure(parser, options)) {
+      co_await fail(*response);
+      break;
+    }
+    stream.expires_after(options.idle_timeout);
     co_await bhttp::async_read(stream, buffer, parser,
                                asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout) {
-      break;
-    }
-    if (ec == bhttp::error::body_limit) {
-      auto msg =
-          to_message(error_response(bhttp::status::payload_too_large, "payload_too_large",
-                                    "body larger than " +
-                                        std::to_string(state->options.body_limit) + " bytes"),
-                     11, false);
-      co_await bhttp::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
-      break;
-    }
     if (ec) {
-      if (ec != asio::error::connection_reset && ec != asio::error::eof) {
-        auto msg = to_message(
-            error_response(bhttp::status::bad_request, "bad_request", "malformed HTTP request"), 11,
-            false);
-        co_await bhttp::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
-      }
+      if (auto response = read_failure(ec, options)) co_await fail(*response);
       break;
     }
     const auto& message = parser.get();
-    Request request = to_request(message, remote_ip);
-    // The handler blocks on the database: run it on the worker pool, resume here after.
-    Response response = co_await asio::co_spawn(
-        state->workers,
-        [&]() -> asio::awaitable<Response> { co_return state->router.dispatch(request); },
-        asio::use_awaitable);
+    auto parsed = to_request(message, remote_ip);
+    Response response;
+    if (auto* bad = std::get_if<Response>(&parsed)) {
+      response = std::move(*bad);
+    } else {
+      auto& request = std::get<Request>(parsed);
+      if (state->router.runs_inline(request)) {
+        response = state->router.dispatch(request);
+      } else {
+        // The handler blocks on the database: run it on the worker pool, resume here after.
+        response = co_await asio::co_spawn(
+            state->workers,
+            [&]() -> asio::awaitable<Response> { co_return state->router.dispatch(request); },
+            asio::use_awaitable);
+      }
+    }
     state->metrics
         .counter("keyflow_http_requests_total{code=\"" +
                      std::to_string(static_cast<unsigned>(response.status)) + "\"}",
@@ -112,23 +195,47 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
         .inc();
     const bool keep_alive = message.keep_alive();
     auto out = to_message(response, message.version(), keep_alive);
-    stream.expires_after(state->options.idle_timeout);
+    stream.expires_after(options.idle_timeout);
     co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+asio::awaitable<void> pause(std::chrono::milliseconds for_how_long) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, for_how_long);
+  beast::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
+  constexpr std::chrono::milliseconds kMinBackoff{10}, kMaxBackoff{1000};
+  auto backoff = kMinBackoff;
   for (;;) {
+    // At the connection cap, further clients wait in the listen backlog until one leaves.
+    while (state->connections.load() >= state->options.max_connections &&
+           state->acceptor.is_open()) {
+      co_await pause(kMinBackoff);
+    }
     beast::error_code ec;
     auto socket = co_await state->acceptor.async_accept(
         asio::make_strand(state->io), asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors (EMFILE, ENFILE) or memory: retrying at once would spin and log
+      // without end. Back off, and log once a second with a count.
+      if (const auto count = state->accept_errors.admit(std::chrono::steady_clock::now())) {
+        spdlog::warn(
+            "accept failed: {} ({} failures since the last such line; {} open "
+            "connections)",
+            ec.message(), count, state->connections.load());
+      }
+      co_await pause(backoff);
+      backoff = std::min(backoff * 2, kMaxBackoff);
       continue;
     }
+    backoff = kMinBackoff;
+    ++state->connections;
     auto executor = socket.get_executor();
     asio::co_spawn(executor, serve_connection(state, beast::tcp_stream(std::move(socket))),
                    [](std::exception_ptr e) {
@@ -154,10 +261,16 @@ Server::~Server() {
 
 void Server::listen(const tcp::endpoint& endpoint) {
   auto& acceptor = state_->acceptor;
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen(asio::socket_base::max_listen_connections);
+  beast::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor.close();
+    throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
+                             std::to_string(endpoint.port()) + ": " + ec.message());
+  }
   asio::co_spawn(asio::make_strand(state_->io), accept_loop(state_), asio::detached);
 }
 
@@ -180,9 +293,14 @@ tcp::endpoint parse_endpoint(const std::string& address) {
     host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-  if (ec) throw std::invalid_argument("not an IP address: " + host);
-  const int port = std::stoi(address.substr(colon + 1));
-  if (port < 0 || port > 65535) throw std::invalid_argument("bad port in " + address);
+  if (ec) throw std::invalid_argument("not an IP address in " + address + ": " + host);
+  const std::string_view digits = std::string_view(address).substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, perr] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || perr != std::errc() || end != digits.data() + digits.size() ||
+      port > 65535) {
+    throw std::invalid_argument("not a port from 0 to 65535 in " + address);
+  }
   return {ip, static_cast<unsigned short>(port)};
 }
 

@@ -14,9 +14,15 @@
 
 namespace keyflow::http {
 
+// HTTP limits; keyflowd reads each from its KEYFLOW_HTTP_* variable (README, Configuration).
 struct ServerOptions {
-  std::size_t body_limit = 64 * 1024;  // larger bodies get 413
-  std::chrono::seconds idle_timeout{30};
+  std::size_t body_limit = 64 * 1024;       // larger bodies get 413
+  std::size_t header_limit = 16 * 1024;     // request line and headers together; 431 beyond
+  std::size_t max_header_count = 100;       // 431 beyond
+  std::size_t max_target_bytes = 8 * 1024;  // the request line's target; 414 beyond
+  std::size_t max_connections = 10000;      // further clients wait in the listen backlog
+  std::chrono::seconds header_timeout{10};  // from a request's first byte to its last header
+  std::chrono::seconds idle_timeout{30};    // waiting for the next request, or for a body
 };
 
 // The Beast HTTP/1.1 server: one coroutine per connection on the I/O context; handlers

@@ -1,5 +1,6 @@
 #include "keyflowd/config.hpp"
 
+#include <charconv>
 #include <functional>
 #include <map>
 #include <string_view>
@@ -17,7 +18,24 @@ bool parse_bool(const std::string& v) {
   return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
+// A whole number in [min, max] into target; the setting's error otherwise.
+template <class T>
+std::function<std::string(Config&, const std::string&)> number_setting(T Config::HttpLimits::*field,
+                                                                       long long min,
+                                                                       long long max) {
+  return [=](Config& c, const std::string& v) {
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < min || n > max) {
+      return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    }
+    c.http.*field = T(n);
+    return std::string();
+  };
+}
+
 const std::vector<Setting>& settings() {
+  using Limits = Config::HttpLimits;
   static const std::vector<Setting> all = {
       {"KEYFLOW_DATABASE_URL", "--database-url",
        [](Config& c, const std::string& v) {
@@ -66,6 +84,20 @@ const std::vector<Setting>& settings() {
          c.outbox_retention = *retention;
          return std::string();
        }},
+      {"KEYFLOW_HTTP_MAX_CONNECTIONS", "--http-max-connections",
+       number_setting(&Limits::max_connections, 1, 1000000)},
+      {"KEYFLOW_HTTP_MAX_BODY_BYTES", "--http-max-body-bytes",
+       number_setting(&Limits::max_body_bytes, 1024, 16 * 1024 * 1024)},
+      {"KEYFLOW_HTTP_MAX_HEADER_BYTES", "--http-max-header-bytes",
+       number_setting(&Limits::max_header_bytes, 1024, 1024 * 1024)},
+      {"KEYFLOW_HTTP_MAX_HEADERS", "--http-max-headers",
+       number_setting(&Limits::max_headers, 8, 10000)},
+      {"KEYFLOW_HTTP_MAX_TARGET_BYTES", "--http-max-target-bytes",
+       number_setting(&Limits::max_target_bytes, 256, 1024 * 1024)},
+      {"KEYFLOW_HTTP_HEADER_TIMEOUT", "--http-header-timeout",
+       number_setting(&Limits::header_timeout, 1, 3600)},
+      {"KEYFLOW_HTTP_IDLE_TIMEOUT", "--http-idle-timeout",
+       number_setting(&Limits::idle_timeout, 1, 3600)},
   };
   return all;
 }
@@ -135,6 +167,11 @@ ConfigResult load_config(int argc, const char* const* argv, const char* const* e
     if (auto err = match->apply(config, value); !err.empty()) {
       return {std::nullopt, arg + ": " + err};
     }
+  }
+  if (config.http.header_timeout > config.http.idle_timeout) {
+    return {std::nullopt,
+            "KEYFLOW_HTTP_HEADER_TIMEOUT must not be longer than "
+            "KEYFLOW_HTTP_IDLE_TIMEOUT"};
   }
   return {config, {}};
 }

@@ -25,6 +25,16 @@ struct Config {
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept
   // ("7d", "36h", "90m", "45s" or seconds; 0 keeps them for ever).
   std::chrono::seconds outbox_retention = kDefaultOutboxRetention;
+  // HTTP limits of serve (http/server.hpp has what each bounds and its default).
+  struct HttpLimits {
+    std::size_t max_connections = 10000;       // KEYFLOW_HTTP_MAX_CONNECTIONS
+    std::size_t max_body_bytes = 64 * 1024;    // KEYFLOW_HTTP_MAX_BODY_BYTES
+    std::size_t max_header_bytes = 16 * 1024;  // KEYFLOW_HTTP_MAX_HEADER_BYTES
+    std::size_t max_headers = 100;             // KEYFLOW_HTTP_MAX_HEADERS
+    std::size_t max_target_bytes = 8 * 1024;   // KEYFLOW_HTTP_MAX_TARGET_BYTES
+    std::chrono::seconds header_timeout{10};   // KEYFLOW_HTTP_HEADER_TIMEOUT
+    std::chrono::seconds idle_timeout{30};     // KEYFLOW_HTTP_IDLE_TIMEOUT
+  } http;
 };
 
 struct ConfigResult {

@@ -32,7 +32,12 @@ int main(int argc, char** argv) {
   try {
     return keyflow::run_role(*loaded.config);
   } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
+    // One line: libpq's messages span several ("...failed\n\tIs the server running...").
+    std::string message = e.what();
+    for (auto& c : message) {
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+    spdlog::critical("{}", message);
     return 1;
   }
 }

@@ -99,9 +99,33 @@ int run_role(const Config& config) {
   UsageRecorder usage;
   if (runs(config, "serve")) verify_cache.emplace(clock, std::chrono::seconds(10));
   KeyService keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage);
-  std::vector<std::jthread> roles;
+  // A role that cannot reach its database fails here, in one line, not later in a thread.
+  pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
 
   std::optional<OutboxRelay> relay;
+  std::optional<WebhookDeliverer> deliverer;
+  std::optional<RotationScheduler> scheduler;
+  std::optional<OrganizationService> organizations;
+  std::optional<SubscriptionService> subscriptions;
+  std::optional<EventLog> event_log;
+  std::optional<ConnectionService> connections;
+  std::optional<http::Authenticator> auth;
+  std::optional<BrokerProbe> probe;
+  std::optional<http::ApiContext> api;
+  http::Router router;
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(8);
+  std::optional<http::Server> server;
+  // The threads come after everything they use, so that however run_role ends (a failed
+  // start-up included) they are stopped and joined before what they use is destroyed: the
+  // I/O loop is stopped first, then its thread and the roles are joined.
+  std::vector<std::jthread> roles;
+  std::jthread io_thread;
+  struct StopIo {
+    boost::asio::io_context& io;
+    ~StopIo() { io.stop(); }
+  } stop_io{io};
+
   if (runs(config, "relay")) {
     relay.emplace(
         RelayOptions{
@@ -136,7 +160,6 @@ int run_role(const Config& config) {
                   [&] { return static_cast<double>(relay->stats().deleted); });
     roles.emplace_back([&](std::stop_token stop) { relay->run(stop); });
   }
-  std::optional<WebhookDeliverer> deliverer;
   if (runs(config, "deliver")) {
     DeliverOptions options;
     options.database_url = database_url;
@@ -145,25 +168,12 @@ int run_role(const Config& config) {
     deliverer.emplace(options, master_key, clock);
     roles.emplace_back([&](std::stop_token stop) { deliverer->run(stop); });
   }
-  std::optional<RotationScheduler> scheduler;
   if (runs(config, "schedule")) {
     scheduler.emplace(pool, keys, clock);
     roles.emplace_back([&](std::stop_token stop) { scheduler->run(stop); });
   }
 
   // The HTTP API, with its I/O on one thread and database work on a pool.
-  std::optional<OrganizationService> organizations;
-  std::optional<SubscriptionService> subscriptions;
-  std::optional<EventLog> event_log;
-  std::optional<ConnectionService> connections;
-  std::optional<http::Authenticator> auth;
-  std::optional<BrokerProbe> probe;
-  std::optional<http::ApiContext> api;
-  http::Router router;
-  boost::asio::io_context io;
-  boost::asio::thread_pool workers(8);
-  std::optional<http::Server> server;
-  std::jthread io_thread;
   if (runs(config, "serve")) {
     if (config.admin_token.empty())
       spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");
@@ -202,7 +212,15 @@ int run_role(const Config& config) {
                                  },
                                  [&] { return probe->reachable() && (!relay || relay->ready()); }});
     http::add_api_routes(router, *api);
-    server.emplace(io, workers, router, metrics);
+    http::ServerOptions limits;
+    limits.max_connections = config.http.max_connections;
+    limits.body_limit = config.http.max_body_bytes;
+    limits.header_limit = config.http.max_header_bytes;
+    limits.max_header_count = config.http.max_headers;
+    limits.max_target_bytes = config.http.max_target_bytes;
+    limits.header_timeout = config.http.header_timeout;
+    limits.idle_timeout = config.http.idle_timeout;
+    server.emplace(io, workers, router, metrics, limits);
     server->listen(http::parse_endpoint(config.http_addr));
     const auto ep = server->endpoint();
     io_thread = std::jthread([&io] { io.run(); });

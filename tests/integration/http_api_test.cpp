@@ -104,7 +104,8 @@ TEST_F(HttpApiTest, RotateReturnsSeedShapeAndOldKeyHonoursGrace) {
   EXPECT_EQ(old.json().at("replaced_by_key_id").as_string(), body.at("new_key_id").as_string());
   const auto fresh = client().post("/v1/api-keys/verify", {{"key", body.at("key")}});
   EXPECT_EQ(fresh.json().at("code").as_string(), "VALID");
-  expect_error(client().post("/v1/api-keys/" + id + "/rotate", json::object{}), 409, "conflict");
+  expect_error(client().post("/v1/api-keys/" + id + "/rotate", json::object{}), 409, "key_rotated",
+               "id");
 }
 
 TEST_F(HttpApiTest, EveryRouteNeedsTheAdminToken) {

@@ -162,7 +162,8 @@ TEST_F(KeyFeaturesTest, PatchChangesFieldsAndEmitsUpdatedWithTheChanges) {
   expect_error(c.request("PATCH", "/v1/api-keys/" + id, R"({"key_prefix":"x"})"), 422,
                "invalid_request", "key_prefix");
   ASSERT_EQ(c.del("/v1/api-keys/" + id).status, 204);
-  expect_error(c.request("PATCH", "/v1/api-keys/" + id, R"({"name":"late"})"), 409, "conflict");
+  expect_error(c.request("PATCH", "/v1/api-keys/" + id, R"({"name":"late"})"), 409, "key_revoked",
+               "id");
 }
 
 TEST_F(KeyFeaturesTest, DisabledKeysAnswerDisabledUntilEnabledAgain) {

@@ -153,7 +153,7 @@ TEST_F(KeyServiceTest, RotatingARevokedOrAlreadyRotatedKeyIsAConflict) {
     f.keys.rotate(Actor::admin(), a.key.id, {});
     FAIL() << "rotating a revoked key must fail";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), errc::conflict);
+    EXPECT_EQ(e.kind(), errc::key_revoked);
   }
   const auto b = f.keys.create(Actor::admin(), new_key("b"));
   f.keys.rotate(Actor::admin(), b.key.id, {});
@@ -161,7 +161,7 @@ TEST_F(KeyServiceTest, RotatingARevokedOrAlreadyRotatedKeyIsAConflict) {
     f.keys.rotate(Actor::admin(), b.key.id, {});
     FAIL() << "rotating a rotated key must fail";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), errc::conflict);
+    EXPECT_EQ(e.kind(), errc::key_rotated);
   }
 }
 

@@ -143,7 +143,7 @@ TEST_F(TenantIsolationTest, ScopesMapToVerbs) {
   expect_error(
       creator.post("/v1/api-keys",
                    {{"project_id", project_a1}, {"name", "x"}, {"scopes", json::array{"MANAGE"}}}),
-      403, "forbidden", "scopes");
+      403, "exceeds_caller_scopes", "scopes");
 
   EXPECT_EQ(key_with("UPDATE").request("PATCH", "/v1/api-keys/" + target, R"({"name":"z"})").status,
             200);

@@ -33,5 +33,19 @@ TEST(Cidr, MatchesAddressesInsideOnly) {
   EXPECT_TRUE(ip_in_any("8.8.8.8", {"0.0.0.0/0"}));
 }
 
+TEST(Cidr, ANetworkIsWithinAnotherWhenNarrowerAndInside) {
+  const std::vector<std::string> outer = {"127.0.0.0/8", "2001:db8::/32"};
+  EXPECT_TRUE(cidr_within_any("127.0.0.0/8", outer));
+  EXPECT_TRUE(cidr_within_any("127.1.0.0/16", outer));
+  EXPECT_TRUE(cidr_within_any("127.0.0.1/32", outer));
+  EXPECT_TRUE(cidr_within_any("2001:db8:ff::/48", outer));
+  EXPECT_FALSE(cidr_within_any("127.0.0.0/7", outer)) << "wider";
+  EXPECT_FALSE(cidr_within_any("10.0.0.0/8", outer));
+  EXPECT_FALSE(cidr_within_any("::/0", outer));
+  EXPECT_FALSE(cidr_within_any("0.0.0.0/0", outer));
+  EXPECT_FALSE(cidr_within_any("not a network", outer));
+  EXPECT_FALSE(cidr_within_any("127.0.0.1/32", {}));
+}
+
 }  // namespace
 }  // namespace keyflow

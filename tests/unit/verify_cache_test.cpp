@@ -56,10 +56,27 @@ TEST(VerifyCache, DropsALoadThatRacedWithAnInvalidation) {
 
 TEST(VerifyCache, StaysBounded) {
   ManualClock clock(TimePoint(1000s));
-  VerifyCache cache(clock, 60s, 10);
+  VerifyCache cache(clock, 60s, 10, 10);
   for (std::uint8_t i = 0; i < 25; ++i)
     cache.put({i}, std::nullopt, cache.epoch());
   EXPECT_LE(cache.size(), 10u);
+}
+
+TEST(VerifyCache, AFloodOfUnknownKeysDoesNotPushKnownKeysOut) {
+  ManualClock clock(TimePoint(0s));
+  VerifyCache cache(clock, 60s, 100, 50);
+  ApiKey known;
+  known.id = "known";
+  cache.put({0xff, 0xff}, known, cache.epoch());
+  for (int i = 0; i < 10000; ++i) {
+    cache.put({static_cast<std::uint8_t>(i & 0xff), static_cast<std::uint8_t>(i >> 8)},
+              std::nullopt, cache.epoch());
+  }
+  const auto hit = cache.get({0xff, 0xff});
+  ASSERT_TRUE(hit.has_value()) << "the known key was evicted by absent ones";
+  ASSERT_TRUE(hit->has_value());
+  EXPECT_EQ((*hit)->id, "known");
+  EXPECT_LE(cache.size(), 51u);
 }
 
 TEST(UsageRecorder, KeepsTheNewestUsePerKeyUntilTaken) {

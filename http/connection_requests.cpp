@@ -1,0 +1,25 @@
+#include "http/connection_requests.hpp"
+
+#include "http/json_input.hpp"
+
+namespace keyflow::http {
+
+NewConnection read_new_connection(std::string_view body) {
+  const JsonInput in(body, {"project_id", "type", "name"});
+  NewConnection request;
+  request.project_id = in.required_string("project_id");
+  request.type = in.required_string("type");
+  request.name = in.required_string("name");
+  return request;
+}
+
+void read_empty_request(std::string_view body) {
+  const JsonInput in(body, {});
+}
+
+std::string read_write_key_verify(std::string_view body) {
+  const JsonInput in(body, {"key"});
+  return in.required_string("key");
+}
+
+}  // namespace keyflow::http
