@@ -4,23 +4,12 @@
 #include <string>
 #include <vector>
 
-#include <boost/json/object.hpp>
-
 #include "engine/clock.hpp"
 #include "engine/database.hpp"
+#include "engine/event_store.hpp"
 #include "engine/model.hpp"
 
 namespace keyflow {
-
-struct RecordedEvent {
-  std::string event_id;  // the CloudEvents ce_id on Kafka
-  std::string aggregate_type;
-  std::string aggregate_id;
-  std::string type;
-  TimePoint occurred_at;
-  std::optional<TimePoint> published_at;
-  boost::json::object data;  // includes "actor": who made the change
-};
 
 struct EventQuery {
   std::optional<std::string> aggregate_id;

@@ -34,9 +34,15 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // One line: libpq's messages span several ("...failed\n\tIs the server running...").
     std::string message = e.what();
-    for (auto& c : message) {
-      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    std::string line;
+    for (const char c : message) {
+      const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+      if (space && (line.empty() || line.back() == ' ')) continue;
+      line += space ? ' ' : c;
     }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    message = line;
     spdlog::critical("{}", message);
     return 1;
   }

@@ -89,7 +89,6 @@ int run_role(const Config& config) {
   const std::string database_url = require(config.database_url, "KEYFLOW_DATABASE_URL");
   if (!config.master_key) throw std::invalid_argument("KEYFLOW_MASTER_KEY is not set");
   const MasterKey& master_key = *config.master_key;
-  if (config.role == "all") apply_migrations(database_url);
 
   SystemClock clock;
   Metrics metrics;
@@ -100,7 +99,15 @@ int run_role(const Config& config) {
   if (runs(config, "serve")) verify_cache.emplace(clock, std::chrono::seconds(10));
   KeyService keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage);
   // A role that cannot reach its database fails here, in one line, not later in a thread.
-  pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
+  try {
+    pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("cannot reach the database: ") + e.what());
+  }
+  if (config.role == "all") apply_migrations(database_url);
+  // A bad address fails before anything starts.
+  const auto http_endpoint =
+      runs(config, "serve") ? std::optional(http::parse_endpoint(config.http_addr)) : std::nullopt;
 
   std::optional<OutboxRelay> relay;
   std::optional<WebhookDeliverer> deliverer;
@@ -221,7 +228,7 @@ int run_role(const Config& config) {
     limits.header_timeout = config.http.header_timeout;
     limits.idle_timeout = config.http.idle_timeout;
     server.emplace(io, workers, router, metrics, limits);
-    server->listen(http::parse_endpoint(config.http_addr));
+    server->listen(*http_endpoint);
     const auto ep = server->endpoint();
     io_thread = std::jthread([&io] { io.run(); });
     announce("http listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()));

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "engine/event_store.hpp"
 #include "tests/support/api_server.hpp"
 
 namespace keyflow {
@@ -67,6 +68,53 @@ TEST(EventLog, AKeySeesOnlyItsOwnOrganizationsEvents) {
   ASSERT_FALSE(all.empty());
   for (const auto& e : all)
     EXPECT_EQ(e.at("data").at("organization_id"), a.at("id"));
+}
+
+// A tenant with few events among many others' is answered from an index, not a scan of the
+// whole retained outbox: the plan of the event log's own statement over 200 000 rows.
+TEST(EventLog, ATenantWithFewEventsIsAnsweredFromAnIndex) {
+  test::ApiServer server;
+  const auto org = server.create("/v1/organizations", {{"name", "small"}});
+  const auto project =
+      server.create("/v1/projects", {{"organization_id", org.at("id")}, {"name", "p"}});
+  const auto reader = server.create(
+      "/v1/api-keys",
+      {{"project_id", project.at("id")}, {"name", "reader"}, {"scopes", json::array{"READ"}}});
+  server.f.pool.transact([](pqxx::work& txn) {
+    txn.exec(
+        "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, published_at)"
+        " SELECT 'api_key', 'other-' || n, 'api_key.created',"
+        " jsonb_build_object('organization_id', 'org-' || (n % 50), 'project_id',"
+        " 'project-' || (n % 500)), now() FROM generate_series(1, 200000) AS n");
+    txn.exec("ANALYZE outbox");
+  });
+
+  const std::string org_id(org.at("id").as_string());
+  const std::string project_id(project.at("id").as_string());
+  for (const auto& tenant :
+       {std::pair<std::optional<std::string>, std::optional<std::string>>{org_id, std::nullopt},
+        {org_id, project_id}}) {
+    const auto plan = server.f.pool.transact([&](pqxx::work& txn) {
+      std::string text;
+      for (const auto& row : txn.exec_params(
+               std::string("EXPLAIN ") + EventStore::kListSql, std::optional<std::string>(),
+               std::optional<std::string>(), tenant.first, tenant.second, 100)) {
+        text += row[0].as<std::string>() + "\n";
+      }
+      return text;
+    });
+    EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
+    // An index scan or a bitmap scan of either tenant index; never the whole table.
+    EXPECT_TRUE(plan.find("outbox_by_organization") != std::string::npos ||
+                plan.find("outbox_by_project") != std::string::npos)
+        << plan;
+  }
+
+  // And the answer is the tenant's own events only.
+  const auto r = server.client(std::string(reader.at("key").as_string())).get("/v1/events");
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.json().as_array().size(), 1u);  // the reader's own api_key.created
+  EXPECT_EQ(r.json().as_array()[0].at("aggregate_id"), reader.at("id"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
 #include <gtest/gtest.h>
+#include <pqxx/except.hxx>
 
 #include "engine/errc.hpp"
 #include "http/error_mapping.hpp"
@@ -30,6 +31,11 @@ class RouterTest : public ::testing::Test {
                [](Request&) -> Response { throw Error(errc::conflict, "key is revoked", "id"); });
     router.add(verb::get, "/v1/crashes",
                [](Request&) -> Response { throw std::runtime_error("secret detail"); });
+    router.add(verb::get, "/v1/times-out", [](Request&) -> Response {
+      throw pqxx::sql_error("canceling statement due to statement timeout", "SELECT 1", "57014");
+    });
+    router.add(verb::get, "/v1/unreachable",
+               [](Request&) -> Response { throw pqxx::broken_connection("connection refused"); });
   }
   Response call(verb method, std::string path) {
     Request r;
@@ -65,6 +71,14 @@ TEST_F(RouterTest, UnexpectedExceptionsAre500WithoutDetail) {
   const auto r = call(verb::get, "/v1/crashes");
   EXPECT_EQ(r.status, status::internal_server_error);
   EXPECT_EQ(r.json->at("error").at("message").as_string(), "internal error");
+}
+
+TEST_F(RouterTest, ADatabaseThatTimesOutOrIsGoneIs503) {
+  for (const char* path : {"/v1/times-out", "/v1/unreachable"}) {
+    const auto r = call(verb::get, path);
+    EXPECT_EQ(r.status, status::service_unavailable) << path;
+    EXPECT_EQ(r.json->at("error").at("code").as_string(), "unavailable") << path;
+  }
 }
 
 TEST(ErrorMapping, EveryErrorHasAStatusAndCode) {
