@@ -7,6 +7,7 @@
 
 #include "engine/access.hpp"
 #include "engine/api_key_store.hpp"
+#include "engine/cache_coherence_store.hpp"
 #include "engine/cidr.hpp"
 #include "engine/containment.hpp"
 #include "engine/errc.hpp"
@@ -296,7 +297,9 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
   std::optional<std::vector<std::string>> cidrs;
   if (patch.allowed_cidrs) cidrs = canonical_cidrs(*patch.allowed_cidrs);
 
+  bool changed_any = false;
   auto result = db_.transact([&](pqxx::work& txn) {
+    changed_any = false;  // a retried transaction starts over
     auto found = ApiKeyStore::find_for_update(txn, id);
     if (!found) throw Error(errc::not_found, "key does not exist", "id");
     require_access(actor, Permission::update, tenant_of(*found), "key");
@@ -373,30 +376,31 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
     data["changed_fields"] = std::move(changed);
     data["previous"] = std::move(previous);
     append_event(txn, key_event("api_key.updated", after, std::move(data), now));
+    CacheCoherenceStore::notify_key_changed(txn, after.id);
+    changed_any = true;
     return after;
   });
-  // After the commit, not before: a verify that loaded the key in between would read the
-  // old state and, with the epoch already moved on, cache it until the TTL.
-  if (cache_) cache_->invalidate_key(id);
+  if (changed_any) changed(id);
   return result;
 }
 
 void KeyService::revoke(const Actor& actor, const std::string& id) {
   require_id(id, "id");
   const auto now = clock_.now();
-  db_.transact([&](pqxx::work& txn) {
+  const bool revoked_now = db_.transact([&](pqxx::work& txn) {
     auto key = ApiKeyStore::find_for_update(txn, id);
     if (!key) throw Error(errc::not_found, "key does not exist", "id");
     require_access(actor, Permission::remove, tenant_of(*key), "key");
     require_contained(actor, KeyGrant::of(*key), "this key");
-    if (key->revoked_at) return;
+    if (key->revoked_at) return false;
     ApiKeyStore::mark_revoked(txn, id, now);
     key->revoked_at = now;
     key->next_rotation_at.reset();
     append_event(txn, key_event("api_key.revoked", *key, key_event_data(*key, actor), now));
+    CacheCoherenceStore::notify_key_changed(txn, id);
+    return true;
   });
-  // This process sees its own change at once; other processes when the event reaches them.
-  if (cache_) cache_->invalidate_key(id);
+  if (revoked_now) changed(id);
 }
 
 Rotation KeyService::rotate(const Actor& actor, const std::string& id,
@@ -414,8 +418,15 @@ Rotation KeyService::rotate(const Actor& actor, const std::string& id,
     require_access(actor, Permission::update, tenant_of(*key), "key");
     return rotate_locked(txn, actor, *key, options, now);
   });
-  if (cache_) cache_->invalidate_key(id);
+  changed(id);
   return result;
+}
+
+void KeyService::changed(const std::string& key_id) {
+  // After the commit, not before: a verify that loaded the key in between would read the
+  // old state and, with the epoch already moved on, could cache it for good.
+  if (cache_) cache_->invalidate_key(key_id);
+  if (barrier_) barrier_->await_everywhere();
 }
 
 Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
@@ -485,6 +496,7 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
   data["new_key_id"] = fresh.id;
   data["new_key"] = to_json(fresh);
   append_event(txn, key_event("api_key.rotated", result.old_key, std::move(data), now));
+  CacheCoherenceStore::notify_key_changed(txn, locked.id);
   return result;
 }
 

@@ -86,15 +86,30 @@ struct VerifyResult {
   std::optional<ApiKey> key;  // set unless NOT_FOUND or MALFORMED
 };
 
+// Makes a committed key change visible to the verify caches of every serve process; the
+// key service calls it after each change commits and before the change returns.
+class KeyChangeBarrier {
+ public:
+  virtual ~KeyChangeBarrier() = default;
+  virtual void await_everywhere() = 0;
+};
+
 // The key lifecycle. Each mutation and its outbox event commit in one transaction; every
 // operation checks the actor's reach and scopes (engine/access.hpp).
 class KeyService {
  public:
-  // cache and usage are optional: without them verify reads the database and last_used_at
-  // stays as it is.
+  // cache, usage and barrier are optional: without them verify reads the database,
+  // last_used_at stays as it is, and other processes' caches learn of changes from the
+  // key events alone.
   KeyService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
-             VerifyCache* cache = nullptr, UsageRecorder* usage = nullptr)
-      : db_(db), hasher_(master_key), clock_(clock), cache_(cache), usage_(usage) {}
+             VerifyCache* cache = nullptr, UsageRecorder* usage = nullptr,
+             KeyChangeBarrier* barrier = nullptr)
+      : db_(db),
+        hasher_(master_key),
+        clock_(clock),
+        cache_(cache),
+        usage_(usage),
+        barrier_(barrier) {}
 
   CreatedKey create(const Actor& actor, const NewKey& request);
   ApiKey get(const Actor& actor, const std::string& id);
@@ -120,12 +135,15 @@ class KeyService {
 
  private:
   std::optional<ApiKey> lookup(std::string_view key);
+  // After a change to the key has committed: this process's cache, then everyone's.
+  void changed(const std::string& key_id);
 
   ConnectionPool& db_;
   KeyHasher hasher_;
   const Clock& clock_;
   VerifyCache* cache_;
   UsageRecorder* usage_;
+  KeyChangeBarrier* barrier_;
 };
 
 }  // namespace keyflow

@@ -9,6 +9,7 @@ std::string as_key(const Bytes& hash) {
 
 std::optional<std::optional<ApiKey>> VerifyCache::get(const Bytes& hash) {
   std::lock_guard lock(mutex_);
+  if (trusted_until_ && clock_.now() >= *trusted_until_) return std::nullopt;
   const auto h = as_key(hash);
   if (const auto a = absent_.find(h); a != absent_.end()) {
     if (a->second > clock_.now()) return std::optional<ApiKey>();
@@ -34,6 +35,7 @@ void VerifyCache::put(const Bytes& hash, const std::optional<ApiKey>& key,
                       std::uint64_t loaded_at_epoch) {
   std::lock_guard lock(mutex_);
   if (loaded_at_epoch != epoch_) return;
+  if (trusted_until_ && clock_.now() >= *trusted_until_) return;
   const auto h = as_key(hash);
   if (!key) {
     // Crude but bounded: start the tier over rather than track recency on the hot path.
@@ -65,6 +67,11 @@ void VerifyCache::clear() {
   by_hash_.clear();
   hash_by_id_.clear();
   absent_.clear();
+}
+
+void VerifyCache::trust_until(TimePoint until) {
+  std::lock_guard lock(mutex_);
+  trusted_until_ = until;
 }
 
 std::size_t VerifyCache::size() const {

@@ -32,6 +32,10 @@ class VerifyCache {
   void put(const Bytes& hash, const std::optional<ApiKey>& key, std::uint64_t loaded_at_epoch);
   void invalidate_key(const std::string& key_id);
   void clear();
+  // With a coherence protocol (engine/cache_coherence.hpp), the cache answers only while the
+  // protocol vouches for it: after `until` every get() misses and put() keeps nothing, until
+  // the next call moves it on. Without a call the cache is always trusted.
+  void trust_until(TimePoint until);
   std::size_t size() const;  // known keys and absent hashes together
 
  private:
@@ -48,6 +52,7 @@ class VerifyCache {
   std::unordered_map<std::string, TimePoint> absent_;  // hash → until when it counts as absent
   std::unordered_map<std::string, std::string> hash_by_id_;
   std::uint64_t epoch_ = 0;
+  std::optional<TimePoint> trusted_until_;
 };
 
 // last_used_at without a database write per verify: verify records uses in memory, and a

@@ -14,6 +14,7 @@
 #include "consumers/key_cache_invalidator.hpp"
 #include "consumers/rotation_scheduler.hpp"
 #include "consumers/webhook_deliverer.hpp"
+#include "engine/cache_coherence.hpp"
 #include "engine/key_service.hpp"
 #include "engine/migrations.hpp"
 #include "engine/organization_service.hpp"
@@ -96,8 +97,14 @@ int run_role(const Config& config) {
   // Verify answers from memory in serve processes; other roles read the database.
   std::optional<VerifyCache> verify_cache;
   UsageRecorder usage;
-  if (runs(config, "serve")) verify_cache.emplace(clock, std::chrono::seconds(10));
-  KeyService keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage);
+  // Serve processes keep their caches coherent with every key change through PostgreSQL.
+  std::optional<CacheCoherence> coherence;
+  if (runs(config, "serve")) {
+    verify_cache.emplace(clock, std::chrono::seconds(10));
+    coherence.emplace(database_url, pool, *verify_cache, clock);
+  }
+  KeyService keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage,
+                  coherence ? &*coherence : nullptr);
   // A role that cannot reach its database fails here, in one line, not later in a thread.
   try {
     pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
@@ -189,6 +196,7 @@ int run_role(const Config& config) {
     auth.emplace(config.admin_token, [&keys](std::string_view key, std::string_view ip) {
       return keys.authenticate(key, ip);
     });
+    roles.emplace_back([&](std::stop_token stop) { coherence->run(stop); });
     roles.emplace_back(
         [&](std::stop_token stop) { KeyCacheInvalidator(brokers, *verify_cache).run(stop); });
     // last_used_at, batched: one write a second however many verifies.

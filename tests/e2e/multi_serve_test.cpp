@@ -1,5 +1,6 @@
 // Two serve processes share one database and one Kafka: a revoke through one reaches the
 // other's verify cache through the key events, well before the cache's TTL.
+#include <atomic>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -92,6 +93,53 @@ TEST_F(MultiServeTest, RevokeThroughOneServeProcessFailsVerifyOnAnotherWithinASe
                                  << " ms";
   std::printf("revoke visible on the other serve process after %lld ms\n",
               static_cast<long long>(took->count()));
+}
+
+// The strict form: once a PATCH {"enabled":false} or a revoke through one process has
+// returned, no verify on either process answers VALID, while verifiers hammer both.
+TEST_F(MultiServeTest, OnceADisablingChangeReturnsNoServeProcessAnswersValid) {
+  const auto org = first().post("/v1/organizations", {{"name", "acme"}}).json();
+  const auto project =
+      first().post("/v1/projects", {{"organization_id", org.at("id")}, {"name", "p"}}).json();
+  const std::string project_id(project.at("id").as_string());
+  int stale_total = 0;
+  int verifies_total = 0;
+  for (int round = 0; round < 10; ++round) {
+    const auto key = create_key(project_id);
+    const std::string id(key.at("id").as_string());
+    EXPECT_EQ(code_on_second(key.at("key")), "VALID");  // cached in the second process
+    std::atomic<bool> changed{false};
+    std::atomic<bool> stop{false};
+    std::atomic<int> stale{0};
+    std::atomic<int> verifies{0};
+    {
+      std::vector<std::jthread> verifiers;
+      for (int i = 0; i < 4; ++i) {
+        verifiers.emplace_back([&, i] {
+          const auto c = i == 0 ? first() : second();
+          while (!stop) {
+            const bool after = changed.load();
+            const auto r = c.post("/v1/api-keys/verify", {{"key", key.at("key")}});
+            ++verifies;
+            if (after && r.json().at("code").as_string() == "VALID") ++stale;
+          }
+        });
+      }
+      std::this_thread::sleep_for(20ms);
+      const auto r = round % 2 == 0
+                         ? first().request("PATCH", "/v1/api-keys/" + id, R"({"enabled":false})")
+                         : first().del("/v1/api-keys/" + id);
+      EXPECT_LT(r.status, 300) << r.body;
+      changed = true;
+      std::this_thread::sleep_for(100ms);
+      stop = true;
+    }
+    EXPECT_EQ(stale.load(), 0) << "round " << round << ": VALID after the change returned";
+    stale_total += stale;
+    verifies_total += verifies;
+  }
+  std::printf("%d verifies raced 10 disabling changes; %d answered VALID after the change\n",
+              verifies_total, stale_total);
 }
 
 }  // namespace

@@ -79,6 +79,22 @@ TEST(VerifyCache, AFloodOfUnknownKeysDoesNotPushKnownKeysOut) {
   EXPECT_LE(cache.size(), 51u);
 }
 
+TEST(VerifyCache, AnswersOnlyWhileTrusted) {
+  ManualClock clock(TimePoint(1000s));
+  VerifyCache cache(clock, 60s);
+  ApiKey key;
+  key.id = "k";
+  cache.trust_until(clock.now() + 2s);
+  cache.put({1}, key, cache.epoch());
+  EXPECT_TRUE(cache.get({1}).has_value());
+  clock.advance(3s);
+  EXPECT_FALSE(cache.get({1}).has_value()) << "answered past its trust";
+  cache.put({2}, key, cache.epoch());
+  cache.trust_until(clock.now() + 2s);
+  EXPECT_FALSE(cache.get({2}).has_value()) << "kept what it loaded while untrusted";
+  EXPECT_TRUE(cache.get({1}).has_value()) << "trusted again, it answers again";
+}
+
 TEST(UsageRecorder, KeepsTheNewestUsePerKeyUntilTaken) {
   UsageRecorder usage;
   usage.record("k1", TimePoint(10s));
