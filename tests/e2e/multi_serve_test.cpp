@@ -1,6 +1,5 @@
 // Two serve processes share one database and one Kafka: a revoke through one reaches the
 // other's verify cache through the key events, well before the cache's TTL.
-#include <atomic>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -9,6 +8,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/verify_race.hpp"
 
 namespace keyflow {
 namespace {
@@ -108,35 +108,16 @@ TEST_F(MultiServeTest, OnceADisablingChangeReturnsNoServeProcessAnswersValid) {
     const auto key = create_key(project_id);
     const std::string id(key.at("id").as_string());
     EXPECT_EQ(code_on_second(key.at("key")), "VALID");  // cached in the second process
-    std::atomic<bool> changed{false};
-    std::atomic<bool> stop{false};
-    std::atomic<int> stale{0};
-    std::atomic<int> verifies{0};
-    {
-      std::vector<std::jthread> verifiers;
-      for (int i = 0; i < 4; ++i) {
-        verifiers.emplace_back([&, i] {
-          const auto c = i == 0 ? first() : second();
-          while (!stop) {
-            const bool after = changed.load();
-            const auto r = c.post("/v1/api-keys/verify", {{"key", key.at("key")}});
-            ++verifies;
-            if (after && r.json().at("code").as_string() == "VALID") ++stale;
-          }
+    const auto race =
+        test::race_verifies({first(), second(), second(), second()}, key.at("key"), [&] {
+          const auto r = round % 2 == 0 ? first().request("PATCH", "/v1/api-keys/" + id,
+                                                          R"({"enabled":false})")
+                                        : first().del("/v1/api-keys/" + id);
+          EXPECT_LT(r.status, 300) << r.body;
         });
-      }
-      std::this_thread::sleep_for(20ms);
-      const auto r = round % 2 == 0
-                         ? first().request("PATCH", "/v1/api-keys/" + id, R"({"enabled":false})")
-                         : first().del("/v1/api-keys/" + id);
-      EXPECT_LT(r.status, 300) << r.body;
-      changed = true;
-      std::this_thread::sleep_for(100ms);
-      stop = true;
-    }
-    EXPECT_EQ(stale.load(), 0) << "round " << round << ": VALID after the change returned";
-    stale_total += stale;
-    verifies_total += verifies;
+    EXPECT_EQ(race.valid_after_change, 0) << "round " << round << ": VALID after the change";
+    stale_total += race.valid_after_change;
+    verifies_total += race.verifies;
   }
   std::printf("%d verifies raced 10 disabling changes; %d answered VALID after the change\n",
               verifies_total, stale_total);

@@ -2,15 +2,13 @@
 // more than it has — scopes, expiry, networks — on create, PATCH, rotate and revoke; a
 // refusal is a 403 naming the limit and the field, and writes nothing. Rotation refuses
 // revoked, expired, disabled and already rotated keys with codes of their own.
-#include <atomic>
-#include <thread>
-
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "consumers/rotation_scheduler.hpp"
 #include "engine/time_format.hpp"
 #include "tests/support/api_server.hpp"
+#include "tests/support/verify_race.hpp"
 
 // The table below leaves the fields a case does not need to their defaults.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -430,34 +428,15 @@ TEST_F(RotationLifecycleTest, SchedulerSkipsExpiredAndDisabledKeys) {
 TEST_F(RotationLifecycleTest, NoVerifyAnswersValidOnceADisablingPatchHasReturned) {
   for (int round = 0; round < 20; ++round) {
     const auto key = make_key({}, "raced");
-    const json::object verify_body{{"key", key.at("key")}};
-    std::atomic<bool> patched{false};
-    std::atomic<bool> stop{false};
-    std::atomic<int> stale{0};
-    std::atomic<int> verifies{0};
-    {
-      std::vector<std::jthread> verifiers;
-      for (int i = 0; i < 4; ++i) {
-        verifiers.emplace_back([&] {
-          const auto c = server.client();
-          while (!stop) {
-            const bool after_patch = patched.load();
-            const auto r = c.post("/v1/api-keys/verify", verify_body);
-            ++verifies;
-            if (after_patch && r.json().at("code").as_string() == "VALID") ++stale;
-          }
+    const std::string id(key.at("id").as_string());
+    const auto race = test::race_verifies(
+        {server.client(), server.client(), server.client(), server.client()}, key.at("key"), [&] {
+          const auto r =
+              server.client().request("PATCH", "/v1/api-keys/" + id, R"({"enabled":false})");
+          ASSERT_EQ(r.status, 200) << r.body;
         });
-      }
-      std::this_thread::sleep_for(5ms);
-      const auto r = server.client().request(
-          "PATCH", "/v1/api-keys/" + std::string(key.at("id").as_string()), R"({"enabled":false})");
-      ASSERT_EQ(r.status, 200) << r.body;
-      patched = true;
-      std::this_thread::sleep_for(20ms);
-      stop = true;
-    }
-    EXPECT_EQ(stale.load(), 0) << "round " << round << ": a verify after the PATCH said VALID";
-    EXPECT_GT(verifies.load(), 0);
+    EXPECT_EQ(race.valid_after_change, 0) << "round " << round << ": VALID after the PATCH";
+    EXPECT_GT(race.verifies, 0);
   }
 }
 
