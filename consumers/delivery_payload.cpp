@@ -1,22 +1,9 @@
 #include "consumers/delivery_payload.hpp"
 
-#include <array>
-#include <cstdint>
-
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <sodium.h>
-
-#include "engine/encoding.hpp"
 
 namespace keyflow {
-
-std::string new_delivery_id() {
-  // 62^27 > 2^160, so 20 random bytes fill 27 base62 digits without loss.
-  std::array<std::uint8_t, 20> random{};
-  randombytes_buf(random.data(), random.size());
-  return "msg_" + base62_encode(random, 27);
-}
 
 std::string_view event_resource(std::string_view event_type) {
   return event_type.substr(0, event_type.find('.'));

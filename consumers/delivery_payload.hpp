@@ -4,15 +4,9 @@
 #include <string_view>
 
 #include "consumers/cloud_event.hpp"
+#include "engine/webhook_message.hpp"
 
 namespace keyflow {
-
-// The version of the webhook payload's shape, sent as apiVersion.
-inline constexpr std::string_view kWebhookApiVersion = "2026-11-01";
-
-// A webhook delivery id, also the webhook-id header: "msg_" + 27 random base62 characters
-// (160 random bits).
-std::string new_delivery_id();
 
 // The resource an event type is about: "api_key" for "api_key.created".
 std::string_view event_resource(std::string_view event_type);

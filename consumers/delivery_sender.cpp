@@ -8,8 +8,6 @@
 
 #include "consumers/delivery_outcome.hpp"
 #include "consumers/webhook_signature.hpp"
-#include "engine/sql_values.hpp"
-#include "engine/time_format.hpp"
 
 namespace keyflow {
 namespace {
@@ -20,12 +18,10 @@ std::chrono::milliseconds lease_length(const SenderOptions& o) {
 
 }  // namespace
 
-DeliverySender::DeliverySender(ConnectionPool& pool, WebhookClient& client,
-                               const MasterKey& master_key, const Clock& clock,
+DeliverySender::DeliverySender(DeliveryQueue& queue, WebhookClient& client, const Clock& clock,
                                SenderOptions options)
-    : pool_(pool),
+    : queue_(queue),
       client_(client),
-      box_(master_key),
       clock_(clock),
       options_(std::move(options)),
       schedule_(options_.retry) {}
@@ -44,72 +40,30 @@ void DeliverySender::wake() {
   mailbox_->changed.notify_all();
 }
 
-std::vector<DeliverySender::Due> DeliverySender::claim_due(TimePoint now) {
-  const auto now_text = format_timestamp(now);
-  const auto lease_until = format_timestamp(now + lease_length(options_));
-  std::vector<std::string> saturated;
-  for (const auto& [subscription, count] : in_flight_by_subscription_) {
-    if (count >= options_.max_in_flight_per_subscription) saturated.push_back(subscription);
-  }
-  const auto limit = options_.max_in_flight - in_flight_total_;
-
-  return pool_.transact([&](pqxx::work& txn) {
-    // Rows locked here and not leased below are simply left for the next round; the row locks
-    // keep other senders off them until this transaction ends.
-    const auto rows = txn.exec_params(
-        "SELECT d.id, d.subscription_id, d.attempts, d.body, s.url, s.secret_sealed"
-        "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
-        " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
-        "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
-        "   AND s.status = 'enabled'"
-        "   AND NOT (d.subscription_id::text = ANY ($2::text[]))"
-        " ORDER BY d.next_attempt_at"
-        " LIMIT $3"
-        " FOR UPDATE OF d SKIP LOCKED",
-        now_text, text_array_literal(saturated), limit);
-    std::vector<Due> due;
-    std::unordered_map<std::string, std::size_t> taken;
-    std::vector<std::string> ids;
-    for (const auto& row : rows) {
-      const std::string subscription = row["subscription_id"].c_str();
-      auto& count = taken[subscription];
-      const auto busy = in_flight_by_subscription_.contains(subscription)
-                            ? in_flight_by_subscription_.at(subscription)
-                            : 0;
-      if (busy + count >= options_.max_in_flight_per_subscription) continue;
-      ++count;
-      Due d;
-      d.claim.delivery_id = row["id"].c_str();
-      d.claim.subscription_id = subscription;
-      d.claim.lease_until = lease_until;
-      d.claim.attempt = row["attempts"].as<int>() + 1;
-      d.body = row["body"].c_str();
-      d.url = row["url"].c_str();
-      const pqxx::binarystring sealed(row["secret_sealed"]);
-      d.secret_sealed.assign(sealed.data(), sealed.data() + sealed.size());
-      ids.push_back(d.claim.delivery_id);
-      due.push_back(std::move(d));
-    }
-    if (!ids.empty()) {
-      txn.exec_params(
-          "UPDATE webhook_deliveries SET locked_until = $1::timestamptz"
-          " WHERE id = ANY ($2::text[])",
-          lease_until, text_array_literal(ids));
-    }
-    return due;
-  });
-}
-
 std::size_t DeliverySender::dispatch_due() {
   if (in_flight_total_ >= options_.max_in_flight) return 0;
   const auto now = clock_.now();
-  auto due = claim_due(now);
+  std::vector<std::string> saturated;
+  for (const auto& [group, count] : in_flight_by_group_) {
+    if (count >= options_.max_in_flight_per_subscription) saturated.push_back(group);
+  }
+  std::unordered_map<std::string, std::size_t> taken;
+  const auto admit = [&](const std::string& group) {
+    const auto it = in_flight_by_group_.find(group);
+    const auto busy = it == in_flight_by_group_.end() ? 0 : it->second;
+    auto& count = taken[group];
+    if (busy + count >= options_.max_in_flight_per_subscription) return false;
+    ++count;
+    return true;
+  };
+  auto due = queue_.claim(now, now + lease_length(options_),
+                          options_.max_in_flight - in_flight_total_, saturated, admit);
   for (auto& d : due)
     start(std::move(d), now);
   return due.size();
 }
 
-void DeliverySender::finish_without_sending(Claim claim, TimePoint now, std::string error) {
+void DeliverySender::finish_without_sending(DeliveryClaim claim, TimePoint now, std::string error) {
   WebhookResponse response;
   response.error = std::move(error);
   {
@@ -119,29 +73,26 @@ void DeliverySender::finish_without_sending(Claim claim, TimePoint now, std::str
   mailbox_->changed.notify_all();
 }
 
-void DeliverySender::start(Due due, TimePoint now) {
-  ++in_flight_by_subscription_[due.claim.subscription_id];
+void DeliverySender::start(DueDelivery due, TimePoint now) {
+  ++in_flight_by_group_[due.claim.group];
   ++in_flight_total_;
   leases_[due.claim.delivery_id] = due.claim.lease_until;
 
-  auto secret = box_.open(due.secret_sealed, kWebhookSecretContext);
-  if (!secret) {
-    finish_without_sending(std::move(due.claim), now,
-                           "cannot decrypt the subscription's signing secret (wrong master key?)");
+  if (!due.error.empty()) {
+    finish_without_sending(std::move(due.claim), now, std::move(due.error));
     return;
   }
   const auto timestamp =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   std::string signature;
   try {
-    signature = sign(*secret, due.claim.delivery_id, timestamp, due.body);
+    signature = sign(due.secret, due.claim.delivery_id, timestamp, due.body);
   } catch (const std::invalid_argument&) {
     signature.clear();
   }
-  sodium_memzero(secret->data(), secret->size());
+  sodium_memzero(due.secret.data(), due.secret.size());
   if (signature.empty()) {
-    finish_without_sending(std::move(due.claim), now,
-                           "the subscription's signing secret is malformed");
+    finish_without_sending(std::move(due.claim), now, "the signing secret is malformed");
     return;
   }
 
@@ -171,42 +122,14 @@ std::size_t DeliverySender::record_finished() {
   }
   if (batch.empty()) return 0;
   const auto now = clock_.now();
-  const auto now_text = format_timestamp(now);
-  std::vector<DeliveryOutcome> outcomes;
+  std::vector<DeliveryResult> results;
+  for (const auto& f : batch) {
+    results.push_back(
+        {f.claim, f.attempted_at, f.response,
+         decide_outcome(f.response.succeeded(), f.claim.attempt, now, schedule_, jitter())});
+  }
   try {
-    pool_.transact([&](pqxx::work& txn) {
-      outcomes.clear();
-      for (const auto& f : batch) {
-        const auto& r = f.response;
-        const auto outcome =
-            decide_outcome(r.succeeded(), f.claim.attempt, now, schedule_, jitter());
-        outcomes.push_back(outcome);
-        const std::optional<int> status_code =
-            r.status_code != 0 ? std::optional<int>(r.status_code) : std::nullopt;
-        const std::optional<std::string> error =
-            r.error.empty() ? std::nullopt : std::optional<std::string>(r.error);
-        txn.exec_params(
-            "INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, "
-            "error)"
-            " VALUES ($1, $2, $3, $4, $5)",
-            f.claim.delivery_id, format_timestamp(f.attempted_at), status_code,
-            static_cast<int>(r.latency.count()), error);
-        // Only while the lease is still ours: a sender that took over after it ran out owns the
-        // delivery's state now.
-        const auto updated = txn.exec_params(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2,"
-            " next_attempt_at = $3, locked_until = NULL, last_status_code = $4,"
-            " last_error = $5, updated_at = $6"
-            " WHERE id = $1 AND locked_until = $7::timestamptz",
-            f.claim.delivery_id, std::string(outcome.status),
-            format_timestamp(outcome.next_attempt_at), status_code, error, now_text,
-            f.claim.lease_until);
-        if (updated.affected_rows() == 0) {
-          spdlog::warn("deliver: lease on {} ran out before its attempt was recorded",
-                       f.claim.delivery_id);
-        }
-      }
-    });
+    queue_.record(results, now);
   } catch (...) {
     // Keep them for the next round, ahead of what arrived meanwhile.
     std::lock_guard lock(mailbox_->mutex);
@@ -215,24 +138,19 @@ std::size_t DeliverySender::record_finished() {
     mailbox_->finished = std::move(batch);
     throw;
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const auto& f = batch[i];
-    auto it = in_flight_by_subscription_.find(f.claim.subscription_id);
-    if (it != in_flight_by_subscription_.end() && --it->second == 0) {
-      in_flight_by_subscription_.erase(it);
-    }
+  for (const auto& result : results) {
+    auto it = in_flight_by_group_.find(result.claim.group);
+    if (it != in_flight_by_group_.end() && --it->second == 0) in_flight_by_group_.erase(it);
     --in_flight_total_;
-    leases_.erase(f.claim.delivery_id);
-    const auto& r = f.response;
-    if (outcomes[i].status == "dead") {
-      spdlog::warn("deliver: {} is dead after {} attempts (last: {})", f.claim.delivery_id,
-                   f.claim.attempt,
-                   r.error.empty() ? "HTTP " + std::to_string(r.status_code) : r.error);
+    leases_.erase(result.claim.delivery_id);
+    const auto& r = result.response;
+    const auto what = r.error.empty() ? "HTTP " + std::to_string(r.status_code) : r.error;
+    if (result.outcome.status == "dead") {
+      spdlog::warn("{}: {} is dead after {} attempts (last: {})", queue_.name(),
+                   result.claim.delivery_id, result.claim.attempt, what);
     } else {
-      spdlog::debug("deliver: {} attempt {}: {} in {} ms -> {}", f.claim.delivery_id,
-                    f.claim.attempt,
-                    r.error.empty() ? "HTTP " + std::to_string(r.status_code) : r.error,
-                    r.latency.count(), outcomes[i].status);
+      spdlog::debug("{}: {} attempt {}: {} in {} ms -> {}", queue_.name(), result.claim.delivery_id,
+                    result.claim.attempt, what, r.latency.count(), result.outcome.status);
     }
   }
   return batch.size();
@@ -257,7 +175,7 @@ void DeliverySender::run(std::stop_token stop) {
       if (started > 0 && in_flight_total_ < options_.max_in_flight) pause = {};
     } catch (const std::exception& e) {
       ++failures;
-      spdlog::warn("deliver: sender: {}", e.what());
+      spdlog::warn("{}: sender: {}", queue_.name(), e.what());
       pause = std::min<std::chrono::milliseconds>(
           options_.poll_interval * (1 << std::min(failures, 5)), std::chrono::seconds(5));
     }
@@ -272,7 +190,7 @@ void DeliverySender::drain() {
     try {
       record_finished();
     } catch (const std::exception& e) {
-      spdlog::warn("deliver: sender: {}", e.what());
+      spdlog::warn("{}: sender: {}", queue_.name(), e.what());
       break;
     }
     if (in_flight_total_ == 0) break;
@@ -286,20 +204,15 @@ void DeliverySender::drain() {
   // back now lets another sender retry them at once instead of after the lease (same id, so a
   // receiver can drop the duplicate).
   try {
-    pool_.transact([&](pqxx::work& txn) {
-      for (const auto& [id, lease_until] : leases_) {
-        txn.exec_params(
-            "UPDATE webhook_deliveries SET locked_until = NULL"
-            " WHERE id = $1 AND locked_until = $2::timestamptz",
-            id, lease_until);
-      }
-    });
-    spdlog::info("deliver: handed back {} deliveries still in flight at shutdown", leases_.size());
+    queue_.release({leases_.begin(), leases_.end()});
+    spdlog::info("{}: handed back {} deliveries still in flight at shutdown", queue_.name(),
+                 leases_.size());
   } catch (const std::exception& e) {
-    spdlog::warn("deliver: could not hand back leases ({}); they run out by themselves", e.what());
+    spdlog::warn("{}: could not hand back leases ({}); they run out by themselves", queue_.name(),
+                 e.what());
   }
   leases_.clear();
-  in_flight_by_subscription_.clear();
+  in_flight_by_group_.clear();
   in_flight_total_ = 0;
 }
 

@@ -11,12 +11,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "consumers/delivery_queue.hpp"
 #include "consumers/retry_schedule.hpp"
 #include "consumers/webhook_client.hpp"
 #include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/master_key.hpp"
-#include "engine/secret_box.hpp"
 
 namespace keyflow {
 
@@ -27,7 +25,7 @@ struct SenderOptions {
   // How long a claimed delivery stays hidden from other senders. Zero: request_timeout + 30 s.
   std::chrono::milliseconds lease{0};
   std::size_t max_in_flight = 64;
-  // So that one slow receiver cannot take every slot.
+  // So that one slow receiver (a subscription, a rotation webhook URL) cannot take every slot.
   std::size_t max_in_flight_per_subscription = 4;
   // How often the database is asked for due deliveries when nothing wakes the sender sooner.
   std::chrono::milliseconds poll_interval{200};
@@ -38,19 +36,19 @@ struct SenderOptions {
   std::function<double()> jitter;
 };
 
-// Sends due webhook deliveries and records every attempt. A delivery is claimed by setting
-// locked_until (FOR UPDATE SKIP LOCKED, so senders in several processes never share one), sent
-// with Standard Webhooks headers, and then recorded in one transaction: a webhook_attempts row
-// and the delivery's new state, succeeded on 2xx, else pending at the retry schedule's next
-// time or dead after the last attempt. A sender that dies leaves its leases to run out, after
-// which the deliveries are due again: at least once, with the same webhook-id.
+// Sends due deliveries of a DeliveryQueue and records every attempt. A delivery is claimed by
+// leasing it (FOR UPDATE SKIP LOCKED, so senders in several processes never share one), sent
+// with Standard Webhooks headers, and then recorded in one transaction: the attempt and the
+// delivery's new state, succeeded on 2xx, else pending at the retry schedule's next time or
+// dead after the last attempt. A sender that dies leaves its leases to run out, after which
+// the deliveries are due again: at least once, with the same webhook-id.
 //
 // All database work runs on the thread that calls run() (or dispatch_due/record_finished);
 // HTTP runs on the client's executor.
 class DeliverySender {
  public:
-  DeliverySender(ConnectionPool& pool, WebhookClient& client, const MasterKey& master_key,
-                 const Clock& clock, SenderOptions options);
+  DeliverySender(DeliveryQueue& queue, WebhookClient& client, const Clock& clock,
+                 SenderOptions options);
   DeliverySender(const DeliverySender&) = delete;
   DeliverySender& operator=(const DeliverySender&) = delete;
 
@@ -68,17 +66,9 @@ class DeliverySender {
   // attempts are kept for the next call then.
   std::size_t record_finished();
 
-  std::size_t in_flight() const { return in_flight_total_; }
-
  private:
-  struct Claim {
-    std::string delivery_id;
-    std::string subscription_id;
-    std::string lease_until;  // the locked_until we set: proof that the lease is still ours
-    int attempt = 0;          // the number of this attempt, 1 for the first
-  };
   struct Finished {
-    Claim claim;
+    DeliveryClaim claim;
     TimePoint attempted_at;
     WebhookResponse response;
   };
@@ -89,30 +79,22 @@ class DeliverySender {
     std::vector<Finished> finished;
     bool woken = false;
   };
-  struct Due {
-    Claim claim;
-    std::string url;
-    std::string body;
-    Bytes secret_sealed;
-  };
 
-  std::vector<Due> claim_due(TimePoint now);
-  void start(Due due, TimePoint now);
-  void finish_without_sending(Claim claim, TimePoint now, std::string error);
+  void start(DueDelivery due, TimePoint now);
+  void finish_without_sending(DeliveryClaim claim, TimePoint now, std::string error);
   void wait(std::stop_token& stop, std::chrono::milliseconds timeout);
   void drain();
   double jitter() const;
 
-  ConnectionPool& pool_;
+  DeliveryQueue& queue_;
   WebhookClient& client_;
-  SecretBox box_;
   const Clock& clock_;
   SenderOptions options_;
   RetrySchedule schedule_;
   std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
   // Owned by the sending thread.
-  std::unordered_map<std::string, std::size_t> in_flight_by_subscription_;
-  std::unordered_map<std::string, std::string> leases_;  // delivery id -> lease_until
+  std::unordered_map<std::string, std::size_t> in_flight_by_group_;
+  std::unordered_map<std::string, TimePoint> leases_;  // delivery id -> lease_until
   std::size_t in_flight_total_ = 0;
 };
 

@@ -9,25 +9,46 @@
 
 namespace keyflow {
 
+int RotationScheduler::rotate_batch(TimePoint now) {
+  return db_.transact([&](pqxx::work& txn) {
+    // The key rows are the locks: SKIP LOCKED shares due keys between schedulers, and a row
+    // a manual rotate holds is skipped here and no longer due once that rotate commits.
+    const auto due = ApiKeyStore::lock_due_for_rotation(txn, now, options_.batch);
+    int rotated = 0;
+    for (const auto& key : due) {
+      // Each key behind a savepoint: one that fails is rolled back and skipped, and does not
+      // hold back the others of its batch.
+      txn.exec("SAVEPOINT rotate_one");
+      try {
+        RotateOptions rotate;
+        rotate.grace_period = key.rotation_grace_seconds
+                                  ? std::chrono::seconds(*key.rotation_grace_seconds)
+                                  : options_.grace_period;
+        rotate.due_at = key.next_rotation_at;
+        const auto result = keys_.rotate_locked(txn, Actor::system("scheduler"), key, rotate, now);
+        txn.exec("RELEASE SAVEPOINT rotate_one");
+        ++rotated;
+        spdlog::debug("rotated key {} on schedule; replacement {}", result.old_key.id,
+                      result.new_key.id);
+      } catch (const std::exception& e) {
+        txn.exec("ROLLBACK TO SAVEPOINT rotate_one");
+        spdlog::warn("scheduled rotation of key {} failed: {}", key.id, e.what());
+      }
+    }
+    return rotated;
+  });
+}
+
 int RotationScheduler::run_once() {
   const auto now = clock_.now();
   int rotated = 0;
-  while (rotated < options_.batch) {
-    // One key per transaction: a key that cannot be rotated does not hold back the others.
-    const bool more = db_.transact([&](pqxx::work& txn) {
-      const auto due = ApiKeyStore::lock_due_for_rotation(txn, now, 1);
-      if (due.empty()) return false;
-      const auto key = ApiKeyStore::find(txn, due.front());
-      const auto result =
-          keys_.rotate_locked(txn, Actor::system("scheduler"), *key,
-                              RotateOptions{options_.grace_period, std::nullopt}, now);
-      spdlog::info("rotated key {} on schedule; replacement {}", result.old_key.id,
-                   result.new_key.id);
-      return true;
-    });
-    if (!more) break;
-    ++rotated;
+  for (;;) {
+    const int n = rotate_batch(now);
+    rotated += n;
+    if (n < options_.batch) break;
   }
+  if (rotated > 0) spdlog::info("rotated {} keys on schedule", rotated);
+  if (lifecycle_) lifecycle_->sweep(now);
   return rotated;
 }
 

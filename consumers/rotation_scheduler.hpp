@@ -5,25 +5,30 @@
 
 #include "engine/clock.hpp"
 #include "engine/database.hpp"
+#include "engine/key_lifecycle_service.hpp"
 #include "engine/key_service.hpp"
 
 namespace keyflow {
 
 struct ScheduleOptions {
-  std::chrono::milliseconds interval{1000};      // how often to look for due keys
-  std::chrono::seconds grace_period{24 * 3600};  // the old key's grace after a scheduled rotation
-  int batch = 100;                               // keys per round at most
+  std::chrono::milliseconds interval{1000};  // how often to look for due keys
+  // The old key's grace after a scheduled rotation, unless the key sets
+  // rotation_grace_seconds.
+  std::chrono::seconds grace_period{24 * 3600};
+  int batch = 200;  // keys per transaction
 };
 
 // Rotates keys whose next_rotation_at has come, through the same engine path as the HTTP
-// rotate. The key row is the lock: each rotation locks its row (SKIP LOCKED, so schedulers
-// share the work) and re-checks that it is still due, so two schedulers never rotate one key
-// twice for the same due time.
+// rotate, in batches of keys per transaction. The key row is the lock: a due key is locked
+// (SKIP LOCKED, so schedulers share the work) by the query that finds it due, so two
+// schedulers, or a manual rotate racing one, never rotate one key twice for one due time;
+// the rotation webhook's delivery commits with the rotation. Then the lifecycle sweep
+// (expiry warnings, expiries, grace ends) for the same `now`.
 class RotationScheduler {
  public:
   RotationScheduler(ConnectionPool& db, KeyService& keys, const Clock& clock,
-                    ScheduleOptions options = {})
-      : db_(db), keys_(keys), clock_(clock), options_(options) {}
+                    ScheduleOptions options = {}, KeyLifecycleService* lifecycle = nullptr)
+      : db_(db), keys_(keys), clock_(clock), options_(options), lifecycle_(lifecycle) {}
 
   // One round at clock.now(); returns how many keys were rotated.
   int run_once();
@@ -31,10 +36,13 @@ class RotationScheduler {
   void run(std::stop_token stop);
 
  private:
+  int rotate_batch(TimePoint now);
+
   ConnectionPool& db_;
   KeyService& keys_;
   const Clock& clock_;
   ScheduleOptions options_;
+  KeyLifecycleService* lifecycle_;
 };
 
 }  // namespace keyflow

@@ -14,6 +14,7 @@
 #include "consumers/delivery_sender.hpp"
 #include "consumers/kafka_consumer.hpp"
 #include "consumers/webhook_client.hpp"
+#include "consumers/webhook_delivery_queue.hpp"
 
 namespace keyflow {
 namespace {
@@ -105,7 +106,8 @@ void WebhookDeliverer::run(std::stop_token stop) {
     sender_options.max_in_flight = options_.max_in_flight;
     sender_options.max_in_flight_per_subscription = options_.max_in_flight_per_subscription;
     sender_options.poll_interval = options_.poll_interval;
-    DeliverySender sender(pool_, client, master_key_, clock_, sender_options);
+    WebhookDeliveryQueue queue(pool_, master_key_);
+    DeliverySender sender(queue, client, clock_, sender_options);
     DeliveryFanout fanout(pool_, clock_);
 
     // The sender stops with the caller, and also when consuming fails.

@@ -11,7 +11,8 @@ constexpr const char* kColumns =
     " array_to_json(scopes)::text, enabled, expires_at::text, last_used_at::text,"
     " created_at::text, revoked_at::text, replaced_by_key_id::text, grace_expires_at::text,"
     " rotation_interval_days, next_rotation_at::text, rotation_webhook_url, meta::text,"
-    " array_to_json(allowed_cidrs)::text";
+    " array_to_json(allowed_cidrs)::text, encode(rotation_public_key, 'base64'),"
+    " rotation_grace_seconds, rotated_from::text, rotation_webhook_secret_sealed IS NOT NULL";
 
 ApiKey read_key(const pqxx::row& r) {
   ApiKey k;
@@ -34,6 +35,10 @@ ApiKey read_key(const pqxx::row& r) {
   k.rotation_webhook_url = optional_text(r[16]);
   k.meta = optional_text(r[17]);
   k.allowed_cidrs = json_string_array(r[18]);
+  k.rotation_public_key = optional_text(r[19]);
+  k.rotation_grace_seconds = optional_int(r[20]);
+  k.rotated_from = optional_text(r[21]);
+  k.has_rotation_secret = r[22].as<bool>();
   return k;
 }
 
@@ -44,19 +49,38 @@ std::optional<ApiKey> first_key(const pqxx::result& r) {
 
 }  // namespace
 
-void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash) {
+void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash,
+                         const std::optional<Bytes>& rotation_secret_sealed) {
   txn.exec_params(
       "INSERT INTO api_keys (id, organization_id, project_id, environment_id, name, key_prefix,"
       " key_hash, scopes, enabled, expires_at, created_at, updated_at, rotation_interval_days,"
-      " next_rotation_at, rotation_webhook_url, meta, allowed_cidrs)"
+      " next_rotation_at, rotation_webhook_url, meta, allowed_cidrs, rotation_public_key,"
+      " rotation_grace_seconds, rotated_from, rotation_webhook_secret_sealed)"
       " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::text[], $9,"
       " $10::timestamptz, $11::timestamptz, $11::timestamptz, $12, $13::timestamptz, $14,"
-      " $15::jsonb, $16::text[])",
+      " $15::jsonb, $16::text[], decode($17, 'base64'), $18, $19::uuid, $20::bytea)",
       k.id, k.organization_id, k.project_id, k.environment_id, k.name, k.key_prefix,
       pqxx::binarystring(key_hash.data(), key_hash.size()), text_array_literal(k.scopes), k.enabled,
       timestamp_param(k.expires_at), sql_timestamp(k.created_at), k.rotation_interval_days,
       timestamp_param(k.next_rotation_at), k.rotation_webhook_url, k.meta,
-      text_array_literal(k.allowed_cidrs));
+      text_array_literal(k.allowed_cidrs), k.rotation_public_key, k.rotation_grace_seconds,
+      k.rotated_from, bytea_param(rotation_secret_sealed));
+}
+
+void ApiKeyStore::set_rotation_secret(pqxx::work& txn, const std::string& id,
+                                      const std::optional<Bytes>& sealed, TimePoint at) {
+  txn.exec_params(
+      "UPDATE api_keys SET rotation_webhook_secret_sealed = $2::bytea,"
+      " updated_at = $3::timestamptz WHERE id = $1::uuid",
+      id, bytea_param(sealed), sql_timestamp(at));
+}
+
+std::optional<Bytes> ApiKeyStore::rotation_secret(pqxx::work& txn, const std::string& id) {
+  const auto r = txn.exec_params(
+      "SELECT rotation_webhook_secret_sealed FROM api_keys WHERE id = $1::uuid", id);
+  if (r.empty() || r[0][0].is_null()) return std::nullopt;
+  const pqxx::binarystring sealed(r[0][0]);
+  return Bytes(sealed.data(), sealed.data() + sealed.size());
 }
 
 std::optional<ApiKey> ApiKeyStore::find(pqxx::work& txn, const std::string& id) {
@@ -73,17 +97,6 @@ std::optional<ApiKey> ApiKeyStore::find_by_hash(pqxx::work& txn, const Bytes& ke
   return first_key(
       txn.exec_params(std::string("SELECT ") + kColumns + " FROM api_keys WHERE key_hash = $1",
                       pqxx::binarystring(key_hash.data(), key_hash.size())));
-}
-
-std::vector<ApiKey> ApiKeyStore::list_by_project(pqxx::work& txn, const std::string& project_id) {
-  std::vector<ApiKey> keys;
-  for (const auto& row : txn.exec_params(
-           std::string("SELECT ") + kColumns +
-               " FROM api_keys WHERE project_id = $1::uuid ORDER BY created_at DESC, id DESC",
-           project_id)) {
-    keys.push_back(read_key(row));
-  }
-  return keys;
 }
 
 std::vector<ApiKey> ApiKeyStore::list(pqxx::work& txn, const ListQuery& q) {
@@ -123,10 +136,13 @@ void ApiKeyStore::update(pqxx::work& txn, const ApiKey& k, TimePoint at) {
       "UPDATE api_keys SET name = $2, scopes = $3::text[], expires_at = $4::timestamptz,"
       " rotation_interval_days = $5, next_rotation_at = $6::timestamptz,"
       " rotation_webhook_url = $7, environment_id = $8::uuid, enabled = $9, meta = $10::jsonb,"
-      " allowed_cidrs = $11::text[], updated_at = $12::timestamptz WHERE id = $1::uuid",
+      " allowed_cidrs = $11::text[], updated_at = $12::timestamptz,"
+      " rotation_public_key = decode($13, 'base64'), rotation_grace_seconds = $14"
+      " WHERE id = $1::uuid",
       k.id, k.name, text_array_literal(k.scopes), timestamp_param(k.expires_at),
       k.rotation_interval_days, timestamp_param(k.next_rotation_at), k.rotation_webhook_url,
-      k.environment_id, k.enabled, k.meta, text_array_literal(k.allowed_cidrs), sql_timestamp(at));
+      k.environment_id, k.enabled, k.meta, text_array_literal(k.allowed_cidrs), sql_timestamp(at),
+      k.rotation_public_key, k.rotation_grace_seconds);
 }
 
 void ApiKeyStore::record_last_used(pqxx::work& txn,
@@ -161,21 +177,98 @@ void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::string& id,
       id, replaced_by, sql_timestamp(grace_expires_at), sql_timestamp(at));
 }
 
-std::vector<std::string> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoint now,
-                                                            int limit) {
-  std::vector<std::string> ids;
-  for (const auto& row :
-       txn.exec_params("SELECT id::text FROM api_keys"
-                       " WHERE next_rotation_at <= $1::timestamptz AND revoked_at IS NULL"
-                       " AND replaced_by_key_id IS NULL AND enabled"
-                       // An expired or disabled key is not rotated: rotation would hand out
-                       // a working key the owner has turned off.
-                       " AND (expires_at IS NULL OR expires_at > $1::timestamptz)"
-                       " ORDER BY next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-                       sql_timestamp(now), limit)) {
-    ids.push_back(row[0].as<std::string>());
+std::vector<ApiKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit) {
+  std::vector<ApiKey> keys;
+  for (const auto& row : txn.exec_params(
+           std::string("SELECT ") + kColumns +
+               " FROM api_keys WHERE next_rotation_at <= $1::timestamptz AND revoked_at IS NULL"
+               " AND replaced_by_key_id IS NULL AND enabled"
+               // An expired or disabled key is not rotated: rotation would hand out a working
+               // key the owner has turned off. Nor one with nowhere to send its replacement.
+               " AND (expires_at IS NULL OR expires_at > $1::timestamptz)"
+               " AND rotation_webhook_url IS NOT NULL"
+               " AND rotation_webhook_secret_sealed IS NOT NULL"
+               " ORDER BY next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+           sql_timestamp(now), limit)) {
+    keys.push_back(read_key(row));
   }
-  return ids;
+  return keys;
+}
+
+// The expiry sweeps repeat api_keys_expiry_due's predicate so that the planner can use it.
+std::vector<ApiKey> ApiKeyStore::lock_expiring(pqxx::work& txn, TimePoint now,
+                                               std::chrono::seconds warning, int limit) {
+  std::vector<ApiKey> keys;
+  for (const auto& row :
+       txn.exec_params(std::string("SELECT ") + kColumns +
+                           " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
+                           " AND (expiring_sent_for IS DISTINCT FROM expires_at"
+                           "      OR expired_sent_for IS DISTINCT FROM expires_at)"
+                           " AND expires_at > $1::timestamptz"
+                           " AND expires_at <= $1::timestamptz + make_interval(secs => $2)"
+                           " AND expiring_sent_for IS DISTINCT FROM expires_at"
+                           " AND replaced_by_key_id IS NULL"
+                           " ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED",
+                       sql_timestamp(now), static_cast<double>(warning.count()), limit)) {
+    keys.push_back(read_key(row));
+  }
+  return keys;
+}
+
+std::vector<ApiKey> ApiKeyStore::lock_expired(pqxx::work& txn, TimePoint now, int limit) {
+  std::vector<ApiKey> keys;
+  for (const auto& row :
+       txn.exec_params(std::string("SELECT ") + kColumns +
+                           " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
+                           " AND (expiring_sent_for IS DISTINCT FROM expires_at"
+                           "      OR expired_sent_for IS DISTINCT FROM expires_at)"
+                           " AND expires_at <= $1::timestamptz"
+                           " AND expired_sent_for IS DISTINCT FROM expires_at"
+                           " AND replaced_by_key_id IS NULL"
+                           " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                       sql_timestamp(now), limit)) {
+    keys.push_back(read_key(row));
+  }
+  return keys;
+}
+
+void ApiKeyStore::mark_expiring_sent(pqxx::work& txn, const ApiKey& key) {
+  txn.exec_params("UPDATE api_keys SET expiring_sent_for = $2::timestamptz WHERE id = $1::uuid",
+                  key.id, timestamp_param(key.expires_at));
+}
+
+void ApiKeyStore::mark_expired_sent(pqxx::work& txn, const ApiKey& key) {
+  // An expired key needs no warning any more either.
+  txn.exec_params(
+      "UPDATE api_keys SET expired_sent_for = $2::timestamptz,"
+      " expiring_sent_for = $2::timestamptz WHERE id = $1::uuid",
+      key.id, timestamp_param(key.expires_at));
+}
+
+std::vector<ApiKey> ApiKeyStore::lock_grace_ended(pqxx::work& txn, TimePoint now, int limit) {
+  std::vector<ApiKey> keys;
+  for (const auto& row : txn.exec_params(
+           std::string("SELECT ") + kColumns +
+               " FROM api_keys WHERE replaced_by_key_id IS NOT NULL AND grace_ended_at IS NULL"
+               " AND revoked_at IS NULL AND grace_expires_at <= $1::timestamptz"
+               " ORDER BY grace_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+           sql_timestamp(now), limit)) {
+    keys.push_back(read_key(row));
+  }
+  return keys;
+}
+
+void ApiKeyStore::mark_grace_ended(pqxx::work& txn, const std::string& id, TimePoint at) {
+  txn.exec_params("UPDATE api_keys SET grace_ended_at = $2::timestamptz WHERE id = $1::uuid", id,
+                  sql_timestamp(at));
+}
+
+void ApiKeyStore::set_grace_expires_at(pqxx::work& txn, const std::string& id, TimePoint until,
+                                       TimePoint at) {
+  txn.exec_params(
+      "UPDATE api_keys SET grace_expires_at = $2::timestamptz, updated_at = $3::timestamptz"
+      " WHERE id = $1::uuid",
+      id, sql_timestamp(until), sql_timestamp(at));
 }
 
 }  // namespace keyflow

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,13 +16,17 @@ namespace keyflow {
 // the service can add the outbox row to the same commit.
 class ApiKeyStore {
  public:
-  static void insert(pqxx::work& txn, const ApiKey& key, const Bytes& key_hash);
+  static void insert(pqxx::work& txn, const ApiKey& key, const Bytes& key_hash,
+                     const std::optional<Bytes>& rotation_secret_sealed = std::nullopt);
+  // The rotation webhook's signing secret, sealed (engine/rotation_webhook.hpp's context).
+  static void set_rotation_secret(pqxx::work& txn, const std::string& id,
+                                  const std::optional<Bytes>& sealed, TimePoint at);
+  static std::optional<Bytes> rotation_secret(pqxx::work& txn, const std::string& id);
   static std::optional<ApiKey> find(pqxx::work& txn, const std::string& id);
   // Locks the row until the transaction ends: concurrent changes to one key serialize here,
   // which also keeps its outbox events in commit order.
   static std::optional<ApiKey> find_for_update(pqxx::work& txn, const std::string& id);
   static std::optional<ApiKey> find_by_hash(pqxx::work& txn, const Bytes& key_hash);
-  static std::vector<ApiKey> list_by_project(pqxx::work& txn, const std::string& project_id);
 
   struct ListQuery {
     std::optional<std::string> organization_id;
@@ -46,8 +51,22 @@ class ApiKeyStore {
   static void mark_replaced(pqxx::work& txn, const std::string& id, const std::string& replaced_by,
                             TimePoint grace_expires_at, TimePoint at);
 
+  // Due-time sweeps, each locking what it returns (SKIP LOCKED: sweepers share the work).
+  // Live keys (not revoked, not replaced) whose expires_at is within `warning` of now, not yet
+  // warned of for this expires_at; and those whose expires_at has passed, not yet reported.
+  static std::vector<ApiKey> lock_expiring(pqxx::work& txn, TimePoint now,
+                                           std::chrono::seconds warning, int limit);
+  static std::vector<ApiKey> lock_expired(pqxx::work& txn, TimePoint now, int limit);
+  static void mark_expiring_sent(pqxx::work& txn, const ApiKey& key);
+  static void mark_expired_sent(pqxx::work& txn, const ApiKey& key);
+  // Rotated keys whose grace has ended, not yet reported.
+  static std::vector<ApiKey> lock_grace_ended(pqxx::work& txn, TimePoint now, int limit);
+  static void mark_grace_ended(pqxx::work& txn, const std::string& id, TimePoint at);
+  static void set_grace_expires_at(pqxx::work& txn, const std::string& id, TimePoint until,
+                                   TimePoint at);
+
   // Keys whose next_rotation_at has come, locked, skipping rows another scheduler holds.
-  static std::vector<std::string> lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit);
+  static std::vector<ApiKey> lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit);
 };
 
 }  // namespace keyflow

@@ -63,6 +63,11 @@ boost::json::object to_json(const ApiKey& k) {
       {"rotation_webhook_url", json_or_null(k.rotation_webhook_url)},
       {"meta", k.meta ? boost::json::parse(*k.meta) : boost::json::value(nullptr)},
       {"allowed_cidrs", to_array(k.allowed_cidrs)},
+      {"rotation_public_key", json_or_null(k.rotation_public_key)},
+      {"rotated_from", json_or_null(k.rotated_from)},
+      {"rotation_grace_seconds", k.rotation_grace_seconds
+                                     ? boost::json::value(*k.rotation_grace_seconds)
+                                     : boost::json::value(nullptr)},
   };
 }
 

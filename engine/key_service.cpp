@@ -14,11 +14,16 @@
 #include "engine/ids.hpp"
 #include "engine/json_render.hpp"
 #include "engine/key_cursor.hpp"
+#include "engine/key_events.hpp"
 #include "engine/key_format.hpp"
 #include "engine/outbox_append.hpp"
+#include "engine/rotation_delivery_store.hpp"
+#include "engine/rotation_webhook.hpp"
 #include "engine/sql_values.hpp"
 #include "engine/time_format.hpp"
 #include "engine/validation.hpp"
+#include "engine/webhook_message.hpp"
+#include "engine/webhook_secret.hpp"
 
 namespace keyflow {
 namespace {
@@ -27,6 +32,7 @@ constexpr int kMaxRotationIntervalDays = 3650;
 constexpr std::size_t kMaxScopes = 64;
 constexpr std::size_t kMaxMetaBytes = 4096;
 constexpr std::size_t kMaxCidrs = 100;
+constexpr int kMaxGraceSeconds = 90 * 24 * 3600;
 
 // Where a new key goes: its tenant and the visible prefix of its text.
 struct Owner {
@@ -58,6 +64,34 @@ void validate_interval(std::optional<int> days) {
 void validate_expiry(std::optional<TimePoint> at, TimePoint now) {
   if (at && *at <= now) {
     throw Error(errc::invalid_argument, "expires_at must be in the future", "expires_at");
+  }
+}
+
+void validate_grace(std::optional<int> seconds) {
+  if (seconds && (*seconds < 0 || *seconds > kMaxGraceSeconds)) {
+    throw Error(errc::invalid_argument, "rotation_grace_seconds must be between 0 and 7776000",
+                "rotation_grace_seconds");
+  }
+}
+
+// The canonical base64 of a rotation_public_key; 422 unless it is 32 bytes.
+std::optional<std::string> canonical_public_key(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  const auto bytes = parse_rotation_public_key(*text);
+  if (!bytes) {
+    throw Error(errc::invalid_argument,
+                "rotation_public_key must be base64 of a 32-byte X25519 public key",
+                "rotation_public_key");
+  }
+  return base64_encode(*bytes);
+}
+
+// A schedule needs somewhere to deliver the new key, or rotation would lock its owner out.
+void require_delivery_target(const ApiKey& key) {
+  if ((key.rotation_interval_days || key.next_rotation_at) && !key.rotation_webhook_url) {
+    throw Error(errc::invalid_argument,
+                "a rotation schedule needs rotation_webhook_url, where each new key is sent",
+                "rotation_webhook_url");
   }
 }
 
@@ -138,16 +172,6 @@ Tenant tenant_of(const ApiKey& k) {
   return {k.organization_id, k.project_id};
 }
 
-boost::json::object key_event_data(const ApiKey& key, const Actor& actor) {
-  auto data = to_json(key);
-  data["actor"] = to_json(actor);
-  return data;
-}
-
-DomainEvent key_event(std::string type, const ApiKey& key, boost::json::object data, TimePoint at) {
-  return {"api_key", key.id, std::move(type), std::move(data), at};
-}
-
 bool scope_granted(const std::vector<std::string>& held, const std::string& wanted) {
   for (const auto& s : held) {
     if (s == wanted) return true;
@@ -173,6 +197,8 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
     require_http_url(*request.rotation_webhook_url, "rotation_webhook_url");
   }
   validate_meta(request.meta);
+  validate_grace(request.rotation_grace_seconds);
+  const auto public_key = canonical_public_key(request.rotation_public_key);
   const auto cidrs = canonical_cidrs(request.allowed_cidrs);
 
   return db_.transact([&](pqxx::work& txn) {
@@ -204,10 +230,21 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
     key.rotation_webhook_url = request.rotation_webhook_url;
     key.meta = request.meta;
     key.allowed_cidrs = cidrs;
+    key.rotation_public_key = public_key;
+    key.rotation_grace_seconds = request.rotation_grace_seconds;
+    require_delivery_target(key);
 
-    ApiKeyStore::insert(txn, key, hasher_.hash(plaintext));
-    append_event(txn, key_event("api_key.created", key, key_event_data(key, actor), now));
-    return CreatedKey{key, plaintext};
+    CreatedKey created{key, plaintext, std::nullopt};
+    std::optional<Bytes> secret_sealed;
+    if (key.rotation_webhook_url) {
+      created.rotation_webhook_secret = generate_webhook_secret();
+      secret_sealed = box_.seal(*created.rotation_webhook_secret, kRotationSecretContext);
+      created.key.has_rotation_secret = true;
+    }
+    ApiKeyStore::insert(txn, created.key, hasher_.hash(plaintext), secret_sealed);
+    append_event(
+        txn, key_event("api_key.created", created.key, key_event_data(created.key, actor), now));
+    return created;
   });
 }
 
@@ -283,7 +320,7 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
   return page;
 }
 
-ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPatch& patch) {
+UpdatedKey KeyService::update(const Actor& actor, const std::string& id, const KeyPatch& patch) {
   require_id(id, "id");
   const auto now = clock_.now();
   if (patch.name) require_name(*patch.name, "name");
@@ -294,6 +331,9 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
     require_http_url(**patch.rotation_webhook_url, "rotation_webhook_url");
   }
   if (patch.meta) validate_meta(*patch.meta);
+  if (patch.rotation_grace_seconds) validate_grace(*patch.rotation_grace_seconds);
+  std::optional<std::optional<std::string>> public_key;
+  if (patch.rotation_public_key) public_key = canonical_public_key(*patch.rotation_public_key);
   std::optional<std::vector<std::string>> cidrs;
   if (patch.allowed_cidrs) cidrs = canonical_cidrs(*patch.allowed_cidrs);
 
@@ -338,9 +378,20 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
       note("rotation_interval_days");
       if (after.next_rotation_at != before.next_rotation_at) note("next_rotation_at");
     }
+    bool url_changed = false;
     if (patch.rotation_webhook_url && *patch.rotation_webhook_url != before.rotation_webhook_url) {
       after.rotation_webhook_url = *patch.rotation_webhook_url;
+      url_changed = true;
       note("rotation_webhook_url");
+    }
+    if (public_key && *public_key != before.rotation_public_key) {
+      after.rotation_public_key = *public_key;
+      note("rotation_public_key");
+    }
+    if (patch.rotation_grace_seconds &&
+        *patch.rotation_grace_seconds != before.rotation_grace_seconds) {
+      after.rotation_grace_seconds = *patch.rotation_grace_seconds;
+      note("rotation_grace_seconds");
     }
     if (patch.environment_id && *patch.environment_id != before.environment_id) {
       // The key's text keeps the prefix it was created with; only the grouping changes.
@@ -368,20 +419,57 @@ ApiKey KeyService::update(const Actor& actor, const std::string& id, const KeyPa
       after.allowed_cidrs = *cidrs;
       note("allowed_cidrs");
     }
-    if (changed.empty()) return before;
+    if (changed.empty()) return UpdatedKey{before, std::nullopt};
     require_contained(actor, KeyGrant::of(after), "the changed key");
+    require_delivery_target(after);
 
+    UpdatedKey updated{after, std::nullopt};
     ApiKeyStore::update(txn, after, now);
+    if (url_changed) {
+      // A new destination gets a new secret; no destination needs none.
+      std::optional<Bytes> sealed;
+      if (after.rotation_webhook_url) {
+        updated.rotation_webhook_secret = generate_webhook_secret();
+        sealed = box_.seal(*updated.rotation_webhook_secret, kRotationSecretContext);
+      }
+      ApiKeyStore::set_rotation_secret(txn, after.id, sealed, now);
+      updated.key.has_rotation_secret = sealed.has_value();
+    }
     auto data = key_event_data(after, actor);
     data["changed_fields"] = std::move(changed);
     data["previous"] = std::move(previous);
     append_event(txn, key_event("api_key.updated", after, std::move(data), now));
     CacheCoherenceStore::notify_key_changed(txn, after.id);
     changed_any = true;
-    return after;
+    return updated;
   });
   if (changed_any) changed(id);
   return result;
+}
+
+std::string KeyService::issue_rotation_secret(const Actor& actor, const std::string& id) {
+  require_id(id, "id");
+  const auto now = clock_.now();
+  return db_.transact([&](pqxx::work& txn) {
+    auto key = ApiKeyStore::find_for_update(txn, id);
+    if (!key) throw Error(errc::not_found, "key does not exist", "id");
+    require_access(actor, Permission::update, tenant_of(*key), "key");
+    require_contained(actor, KeyGrant::of(*key), "this key");
+    if (key->revoked_at) throw Error(errc::key_revoked, "key is revoked", "id");
+    if (!key->rotation_webhook_url) {
+      throw Error(errc::invalid_argument, "the key has no rotation_webhook_url to sign for",
+                  "rotation_webhook_url");
+    }
+    auto secret = generate_webhook_secret();
+    ApiKeyStore::set_rotation_secret(txn, id, box_.seal(secret, kRotationSecretContext), now);
+    key->has_rotation_secret = true;
+    auto data = key_event_data(*key, actor);
+    data["changed_fields"] = boost::json::array{"rotation_webhook_secret"};
+    // The secret itself is never in an event: its previous value shows as null.
+    data["previous"] = boost::json::object{{"rotation_webhook_secret", nullptr}};
+    append_event(txn, key_event("api_key.updated", *key, std::move(data), now));
+    return secret;
+  });
 }
 
 void KeyService::revoke(const Actor& actor, const std::string& id) {
@@ -420,6 +508,27 @@ Rotation KeyService::rotate(const Actor& actor, const std::string& id,
   });
   changed(id);
   return result;
+}
+
+std::string KeyService::queue_rotation_webhook(pqxx::work& txn, const Rotation& rotation,
+                                               TimePoint now) {
+  RotationDelivery delivery;
+  delivery.id = new_delivery_id();
+  delivery.old_key_id = rotation.old_key.id;
+  delivery.new_key_id = rotation.new_key.id;
+  delivery.url = *rotation.new_key.rotation_webhook_url;
+  delivery.payload = rotation_envelope(delivery.id, rotation.old_key, rotation.new_key, now);
+  // At rest the new plaintext exists only sealed: to the owner's public key when it has one,
+  // else under the master key until the POST succeeds.
+  if (rotation.new_key.rotation_public_key) {
+    delivery.sealed_key = seal_to_public_key(
+        rotation.plaintext, *parse_rotation_public_key(*rotation.new_key.rotation_public_key));
+  } else {
+    delivery.key_sealed = box_.seal(rotation.plaintext, kRotationKeyContext);
+  }
+  delivery.next_attempt_at = now;
+  RotationDeliveryStore::insert(txn, delivery, now);
+  return delivery.id;
 }
 
 void KeyService::changed(const std::string& key_id) {
@@ -479,11 +588,16 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
   fresh.replaced_by_key_id.reset();
   fresh.grace_expires_at.reset();
   fresh.expires_at = expires_at;
+  fresh.rotated_from = locked.id;
   fresh.next_rotation_at.reset();
   if (fresh.rotation_interval_days) {
-    fresh.next_rotation_at = next_rotation_after(now, *fresh.rotation_interval_days);
+    fresh.next_rotation_at =
+        next_rotation_after(options.due_at.value_or(now), *fresh.rotation_interval_days, now);
   }
-  ApiKeyStore::insert(txn, fresh, hasher_.hash(result.plaintext));
+  // The replacement signs its own rotation webhooks with the same secret.
+  const auto secret_sealed =
+      locked.has_rotation_secret ? ApiKeyStore::rotation_secret(txn, locked.id) : std::nullopt;
+  ApiKeyStore::insert(txn, fresh, hasher_.hash(result.plaintext), secret_sealed);
 
   result.old_key = locked;
   result.old_key.replaced_by_key_id = fresh.id;
@@ -496,6 +610,11 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
   data["new_key_id"] = fresh.id;
   data["new_key"] = to_json(fresh);
   append_event(txn, key_event("api_key.rotated", result.old_key, std::move(data), now));
+  // A consumer that follows keys sees the replacement arrive like any other key.
+  append_event(txn, key_event("api_key.created", fresh, key_event_data(fresh, actor), now));
+  if (fresh.rotation_webhook_url && secret_sealed) {
+    result.delivery_id = queue_rotation_webhook(txn, result, now);
+  }
   CacheCoherenceStore::notify_key_changed(txn, locked.id);
   return result;
 }

@@ -13,6 +13,7 @@
 #include "engine/key_hasher.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/model.hpp"
+#include "engine/secret_box.hpp"
 #include "engine/verify_cache.hpp"
 
 namespace keyflow {
@@ -25,8 +26,10 @@ struct NewKey {
   std::vector<std::string> scopes;
   std::optional<TimePoint> expires_at;
   std::optional<int> rotation_interval_days;
-  std::optional<TimePoint> next_rotation_at;  // the first rotation, else created + interval
-  std::optional<std::string> rotation_webhook_url;
+  std::optional<TimePoint> next_rotation_at;        // the first rotation, else created + interval
+  std::optional<std::string> rotation_webhook_url;  // required by a schedule
+  std::optional<std::string> rotation_public_key;   // base64 of an X25519 public key
+  std::optional<int> rotation_grace_seconds;
   bool enabled = true;
   std::optional<std::string> meta;  // serialized JSON object
   std::vector<std::string> allowed_cidrs;
@@ -39,6 +42,8 @@ struct KeyPatch {
   std::optional<std::optional<TimePoint>> expires_at;
   std::optional<std::optional<int>> rotation_interval_days;
   std::optional<std::optional<std::string>> rotation_webhook_url;
+  std::optional<std::optional<std::string>> rotation_public_key;
+  std::optional<std::optional<int>> rotation_grace_seconds;
   std::optional<std::optional<std::string>> environment_id;
   std::optional<bool> enabled;
   std::optional<std::optional<std::string>> meta;
@@ -62,17 +67,29 @@ struct KeyPage {
 struct CreatedKey {
   ApiKey key;
   std::string plaintext;  // returned once, never stored
+  // Issued when the key has a rotation_webhook_url: shown in this response only.
+  std::optional<std::string> rotation_webhook_secret;
+};
+
+struct UpdatedKey {
+  ApiKey key;
+  // Issued when the PATCH set or changed rotation_webhook_url: shown in this response only.
+  std::optional<std::string> rotation_webhook_secret;
 };
 
 struct RotateOptions {
   std::chrono::seconds grace_period{0};
   std::optional<TimePoint> expires_at;  // of the new key
+  // For a scheduled rotation, the due time it is for: the replacement is due an interval
+  // after it (not after now), so a schedule does not drift.
+  std::optional<TimePoint> due_at;
 };
 
 struct Rotation {
   ApiKey old_key;  // with replaced_by_key_id and grace_expires_at set
   ApiKey new_key;
   std::string plaintext;
+  std::optional<std::string> delivery_id;  // of the rotation webhook, when the key has one
 };
 
 struct VerifyRequest {
@@ -106,6 +123,7 @@ class KeyService {
              KeyChangeBarrier* barrier = nullptr)
       : db_(db),
         hasher_(master_key),
+        box_(master_key),
         clock_(clock),
         cache_(cache),
         usage_(usage),
@@ -116,7 +134,9 @@ class KeyService {
   KeyPage list(const Actor& actor, const KeyListRequest& request);
   // Returns the key as it is after the change; emits api_key.updated only when something
   // changed.
-  ApiKey update(const Actor& actor, const std::string& id, const KeyPatch& patch);
+  UpdatedKey update(const Actor& actor, const std::string& id, const KeyPatch& patch);
+  // A new rotation webhook secret for the key, replacing the old one; shown once.
+  std::string issue_rotation_secret(const Actor& actor, const std::string& id);
   // Idempotent: revoking a revoked key changes nothing and emits nothing.
   void revoke(const Actor& actor, const std::string& id);
   Rotation rotate(const Actor& actor, const std::string& id, const RotateOptions& options);
@@ -126,7 +146,9 @@ class KeyService {
   std::optional<ApiKey> authenticate(std::string_view key, std::string_view remote_ip);
 
   // Rotates a key the caller has locked (find_for_update) inside the caller's transaction:
-  // the one path shared by the HTTP rotate and the scheduler.
+  // the one path shared by the HTTP rotate and the scheduler. The replacement inherits the
+  // schedule, the rotation webhook and its secret; when the key has a rotation webhook, the
+  // new plaintext is sealed for its delivery in the same transaction.
   Rotation rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
                          const RotateOptions& options, TimePoint now);
 
@@ -135,11 +157,14 @@ class KeyService {
 
  private:
   std::optional<ApiKey> lookup(std::string_view key);
+  // Seals the new key for its rotation webhook, in the rotation's transaction.
+  std::string queue_rotation_webhook(pqxx::work& txn, const Rotation& rotation, TimePoint now);
   // After a change to the key has committed: this process's cache, then everyone's.
   void changed(const std::string& key_id);
 
   ConnectionPool& db_;
   KeyHasher hasher_;
+  SecretBox box_;
   const Clock& clock_;
   VerifyCache* cache_;
   UsageRecorder* usage_;

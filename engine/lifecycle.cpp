@@ -37,8 +37,11 @@ VerifyCode key_state_at(const ApiKey& key, TimePoint now) {
   return VerifyCode::valid;
 }
 
-TimePoint next_rotation_after(TimePoint from, int interval_days) {
-  return from + std::chrono::hours(24) * interval_days;
+TimePoint next_rotation_after(TimePoint from, int interval_days, std::optional<TimePoint> now) {
+  const auto interval = std::chrono::hours(24) * interval_days;
+  auto next = from + interval;
+  if (now && next <= *now) next += interval * ((*now - next) / interval + 1);
+  return next;
 }
 
 bool is_valid_scope(std::string_view scope) {
@@ -62,12 +65,19 @@ bool is_valid_scope(std::string_view scope) {
 }
 
 const std::vector<std::string>& known_event_types() {
-  static const std::vector<std::string> types = {
-      "api_key.created",         "api_key.updated",
-      "api_key.revoked",         "api_key.rotated",
-      "api_key.expired",         "event_write_key.created",
-      "event_write_key.deleted", "webhook_subscription.created",
-      "connection.created",      "connection.deleted"};
+  static const std::vector<std::string> types = {"api_key.created",
+                                                 "api_key.updated",
+                                                 "api_key.revoked",
+                                                 "api_key.rotated",
+                                                 "api_key.expiring",
+                                                 "api_key.expired",
+                                                 "api_key.grace_ended",
+                                                 "api_key.rotation_undelivered",
+                                                 "event_write_key.created",
+                                                 "event_write_key.deleted",
+                                                 "webhook_subscription.created",
+                                                 "connection.created",
+                                                 "connection.deleted"};
   return types;
 }
 

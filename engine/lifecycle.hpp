@@ -27,8 +27,12 @@ std::string_view to_string(VerifyCode code);
 // when it has also expired, because revocation is the deliberate act a caller should see.
 VerifyCode key_state_at(const ApiKey& key, TimePoint now);
 
-// When a key with a rotation interval is next due.
-TimePoint next_rotation_after(TimePoint from, int interval_days);
+// When a key with a rotation interval is next due: an interval after `from`, and, when `now`
+// is given, the first such time after it (a scheduler that was down skips missed periods
+// instead of rotating again at once). Counting from the due time, not the rotation's own
+// time, keeps a schedule from drifting.
+TimePoint next_rotation_after(TimePoint from, int interval_days,
+                              std::optional<TimePoint> now = std::nullopt);
 
 // Scopes: the five of the management API, or custom resource:action scopes that downstream
 // services check through verify.

@@ -48,8 +48,12 @@ struct ApiKey {
   std::optional<int> rotation_interval_days;
   std::optional<TimePoint> next_rotation_at;
   std::optional<std::string> rotation_webhook_url;
-  std::optional<std::string> meta;         // free JSON (serialized), returned by verify
-  std::vector<std::string> allowed_cidrs;  // canonical; empty allows any source address
+  std::optional<std::string> meta;                 // free JSON (serialized), returned by verify
+  std::vector<std::string> allowed_cidrs;          // canonical; empty allows any source address
+  std::optional<std::string> rotation_public_key;  // base64 X25519 key: rotations travel sealed
+  std::optional<int> rotation_grace_seconds;       // the old key's grace on a scheduled rotation
+  std::optional<std::string> rotated_from;         // the key this one replaced
+  bool has_rotation_secret = false;                // a rotation webhook secret has been issued
 };
 
 // When a key stops working: the earlier of its expiry and, once it has been rotated, the

@@ -79,4 +79,15 @@ bool is_uuid(std::string_view s) {
   return true;
 }
 
+std::optional<std::string> bytea_param(const std::optional<std::vector<std::uint8_t>>& bytes) {
+  if (!bytes) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  for (const auto b : *bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
 }  // namespace keyflow

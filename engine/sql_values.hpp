@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ std::string sql_timestamp(TimePoint t);
 
 // Parameters for nullable columns: libpqxx 6.4 sends a null pointer as SQL NULL.
 std::optional<std::string> timestamp_param(const std::optional<TimePoint>& t);
+
+// A nullable bytea parameter, as PostgreSQL's hex input form ("\\x0a1b...").
+std::optional<std::string> bytea_param(const std::optional<std::vector<std::uint8_t>>& bytes);
 
 // Canonical 8-4-4-4-12 hex form; anything else is not an id of ours.
 bool is_uuid(std::string_view text);

@@ -5,11 +5,17 @@
 #include "http/query_params.hpp"
 
 namespace keyflow::http {
+namespace {
+
+constexpr std::int64_t kMaxGraceSeconds = 90L * 24 * 3600;
+
+}  // namespace
 
 NewKey read_new_key(std::string_view body) {
-  const JsonInput in(body, {"project_id", "organization_id", "environment_id", "name", "scopes",
-                            "expires_at", "rotation_interval_days", "next_rotation_at",
-                            "rotation_webhook_url", "enabled", "meta", "allowed_cidrs"});
+  const JsonInput in(
+      body, {"project_id", "organization_id", "environment_id", "name", "scopes", "expires_at",
+             "rotation_interval_days", "next_rotation_at", "rotation_webhook_url",
+             "rotation_public_key", "rotation_grace_seconds", "enabled", "meta", "allowed_cidrs"});
   NewKey key;
   key.project_id = in.optional_string("project_id");
   key.organization_id = in.optional_string("organization_id");
@@ -22,6 +28,10 @@ NewKey read_new_key(std::string_view body) {
   }
   key.next_rotation_at = in.optional_time("next_rotation_at");
   key.rotation_webhook_url = in.optional_string("rotation_webhook_url");
+  key.rotation_public_key = in.optional_string("rotation_public_key");
+  if (auto grace = in.optional_int("rotation_grace_seconds", 0, kMaxGraceSeconds)) {
+    key.rotation_grace_seconds = static_cast<int>(*grace);
+  }
   key.enabled = in.optional_bool("enabled").value_or(true);
   key.meta = in.optional_object("meta");
   key.allowed_cidrs = in.optional_strings("allowed_cidrs").value_or(std::vector<std::string>{});
@@ -29,9 +39,9 @@ NewKey read_new_key(std::string_view body) {
 }
 
 KeyPatch read_key_patch(std::string_view body) {
-  const JsonInput in(
-      body, {"name", "scopes", "expires_at", "rotation_interval_days", "rotation_webhook_url",
-             "environment_id", "enabled", "meta", "allowed_cidrs"});
+  const JsonInput in(body, {"name", "scopes", "expires_at", "rotation_interval_days",
+                            "rotation_webhook_url", "rotation_public_key", "rotation_grace_seconds",
+                            "environment_id", "enabled", "meta", "allowed_cidrs"});
   auto not_null = [&](const char* field) {
     if (in.is_null(field)) {
       throw Error(errc::invalid_argument, std::string(field) + " cannot be null", field);
@@ -54,6 +64,13 @@ KeyPatch read_key_patch(std::string_view body) {
   if (in.has("rotation_webhook_url")) {
     p.rotation_webhook_url = in.optional_string("rotation_webhook_url");
   }
+  if (in.has("rotation_public_key")) {
+    p.rotation_public_key = in.optional_string("rotation_public_key");
+  }
+  if (in.has("rotation_grace_seconds")) {
+    const auto grace = in.optional_int("rotation_grace_seconds", 0, kMaxGraceSeconds);
+    p.rotation_grace_seconds = grace ? std::optional<int>(static_cast<int>(*grace)) : std::nullopt;
+  }
   if (in.has("environment_id")) p.environment_id = in.optional_string("environment_id");
   if (in.has("enabled")) {
     not_null("enabled");
@@ -70,8 +87,8 @@ KeyPatch read_key_patch(std::string_view body) {
 RotateOptions read_rotate_options(std::string_view body) {
   const JsonInput in(body, {"grace_period_seconds", "expires_at"});
   RotateOptions options;
-  options.grace_period =
-      std::chrono::seconds(in.optional_int("grace_period_seconds", 0, 90L * 24 * 3600).value_or(0));
+  options.grace_period = std::chrono::seconds(
+      in.optional_int("grace_period_seconds", 0, kMaxGraceSeconds).value_or(0));
   options.expires_at = in.optional_time("expires_at");
   return options;
 }
@@ -83,6 +100,10 @@ VerifyRequest read_verify_request(std::string_view body) {
   request.ip = in.optional_string("ip");
   request.scopes = in.optional_strings("scopes").value_or(std::vector<std::string>{});
   return request;
+}
+
+void read_empty_body(std::string_view body) {
+  const JsonInput in(body, {});
 }
 
 KeyListRequest read_key_list_request(const Request& req) {

@@ -70,6 +70,9 @@ void add_key_routes(Router& router, ApiContext& api) {
                const auto created = api.keys.create(*req.actor, read_new_key(req.body));
                auto body = to_json(created.key);
                body["key"] = created.plaintext;
+               if (created.rotation_webhook_secret) {
+                 body["rotation_webhook_secret"] = *created.rotation_webhook_secret;
+               }
                return Response::of(status::created, std::move(body));
              }));
   router.add(verb::get, "/v1/api-keys", guarded(api.auth, [&api](Request& req) {
@@ -91,9 +94,22 @@ void add_key_routes(Router& router, ApiContext& api) {
                return Response::of(status::ok, to_json(api.keys.get(*req.actor, req.param("id"))));
              }));
   router.add(verb::patch, "/v1/api-keys/{id}", guarded(api.auth, [&api](Request& req) {
-               return Response::of(status::ok, to_json(api.keys.update(*req.actor, req.param("id"),
-                                                                       read_key_patch(req.body))));
+               const auto updated =
+                   api.keys.update(*req.actor, req.param("id"), read_key_patch(req.body));
+               auto body = to_json(updated.key);
+               if (updated.rotation_webhook_secret) {
+                 body["rotation_webhook_secret"] = *updated.rotation_webhook_secret;
+               }
+               return Response::of(status::ok, std::move(body));
              }));
+  router.add(
+      verb::post, "/v1/api-keys/{id}/rotation-secret", guarded(api.auth, [&api](Request& req) {
+        read_empty_body(req.body);
+        return Response::of(
+            status::ok,
+            boost::json::object{{"rotation_webhook_secret",
+                                 api.keys.issue_rotation_secret(*req.actor, req.param("id"))}});
+      }));
   router.add(verb::delete_, "/v1/api-keys/{id}", guarded(api.auth, [&api](Request& req) {
                api.keys.revoke(*req.actor, req.param("id"));
                return Response::empty(status::no_content);

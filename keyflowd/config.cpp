@@ -34,6 +34,17 @@ std::function<std::string(Config&, const std::string&)> number_setting(T Config:
   };
 }
 
+// A duration such as 7d, 36h, 90m, 45s (or plain seconds) into target.
+std::function<std::string(Config&, const std::string&)> duration_setting(
+    std::chrono::seconds Config::*field) {
+  return [=](Config& c, const std::string& v) {
+    const auto d = parse_retention(v);
+    if (!d) return std::string("must be a duration such as 7d, 36h, 90m or 45s");
+    c.*field = *d;
+    return std::string();
+  };
+}
+
 const std::vector<Setting>& settings() {
   using Limits = Config::HttpLimits;
   static const std::vector<Setting> all = {
@@ -84,6 +95,10 @@ const std::vector<Setting>& settings() {
          c.outbox_retention = *retention;
          return std::string();
        }},
+      {"KEYFLOW_EXPIRY_WARNING", "--expiry-warning", duration_setting(&Config::expiry_warning)},
+      {"KEYFLOW_ROTATION_GRACE", "--rotation-grace", duration_setting(&Config::rotation_grace)},
+      {"KEYFLOW_ROTATION_GRACE_EXTENSION", "--rotation-grace-extension",
+       duration_setting(&Config::rotation_grace_extension)},
       {"KEYFLOW_HTTP_MAX_CONNECTIONS", "--http-max-connections",
        number_setting(&Limits::max_connections, 1, 1000000)},
       {"KEYFLOW_HTTP_MAX_BODY_BYTES", "--http-max-body-bytes",

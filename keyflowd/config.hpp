@@ -25,6 +25,13 @@ struct Config {
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept
   // ("7d", "36h", "90m", "45s" or seconds; 0 keeps them for ever).
   std::chrono::seconds outbox_retention = kDefaultOutboxRetention;
+  // The schedule role: api_key.expiring this long before expires_at (KEYFLOW_EXPIRY_WARNING),
+  // the old key's grace after a scheduled rotation unless the key sets rotation_grace_seconds
+  // (KEYFLOW_ROTATION_GRACE), and the one extension of that grace when the new key has not
+  // reached its owner an hour before it ends (KEYFLOW_ROTATION_GRACE_EXTENSION).
+  std::chrono::seconds expiry_warning{7 * 24 * 3600};
+  std::chrono::seconds rotation_grace{24 * 3600};
+  std::chrono::seconds rotation_grace_extension{24 * 3600};
   // HTTP limits of serve (http/server.hpp has what each bounds and its default).
   struct HttpLimits {
     std::size_t max_connections = 10000;       // KEYFLOW_HTTP_MAX_CONNECTIONS

@@ -13,6 +13,7 @@
 
 #include "consumers/key_cache_invalidator.hpp"
 #include "consumers/rotation_scheduler.hpp"
+#include "consumers/rotation_webhooks.hpp"
 #include "consumers/webhook_deliverer.hpp"
 #include "engine/cache_coherence.hpp"
 #include "engine/key_service.hpp"
@@ -118,7 +119,9 @@ int run_role(const Config& config) {
 
   std::optional<OutboxRelay> relay;
   std::optional<WebhookDeliverer> deliverer;
+  std::optional<KeyLifecycleService> lifecycle;
   std::optional<RotationScheduler> scheduler;
+  std::optional<RotationWebhooks> rotation_webhooks;
   std::optional<OrganizationService> organizations;
   std::optional<SubscriptionService> subscriptions;
   std::optional<EventLog> event_log;
@@ -183,8 +186,18 @@ int run_role(const Config& config) {
     roles.emplace_back([&](std::stop_token stop) { deliverer->run(stop); });
   }
   if (runs(config, "schedule")) {
-    scheduler.emplace(pool, keys, clock);
+    LifecycleOptions lifecycle_options;
+    lifecycle_options.expiry_warning = config.expiry_warning;
+    lifecycle_options.grace_extension = config.rotation_grace_extension;
+    lifecycle.emplace(pool, lifecycle_options);
+    ScheduleOptions schedule_options;
+    schedule_options.grace_period = config.rotation_grace;
+    scheduler.emplace(pool, keys, clock, schedule_options, &*lifecycle);
     roles.emplace_back([&](std::stop_token stop) { scheduler->run(stop); });
+    RotationWebhookOptions webhook_options;
+    webhook_options.allow_private = config.webhook_allow_private;
+    rotation_webhooks.emplace(pool, master_key, clock, webhook_options);
+    roles.emplace_back([&](std::stop_token stop) { rotation_webhooks->run(stop); });
   }
 
   // The HTTP API, with its I/O on one thread and database work on a pool.

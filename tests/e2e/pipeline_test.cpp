@@ -138,29 +138,45 @@ TEST_F(PipelineTest, CreatedKeyReachesKafkaAndASignedWebhook) {
   EXPECT_EQ(verified.json().at("code").as_string(), "VALID");
 }
 
-TEST_F(PipelineTest, SchedulerRotatesADueKeyWithinSeconds) {
-  test::WebhookReceiver receiver;
+// The lock-out, closed: a key rotated on schedule reaches its owner's rotation
+// webhook, signed with the secret the owner was given, and the new key works.
+TEST_F(PipelineTest, SchedulerRotatesADueKeyAndHandsTheNewKeyToItsOwner) {
+  test::WebhookReceiver subscriber;
+  test::WebhookReceiver owner;
   const auto org = post("/v1/organizations", {{"name", "acme"}});
   const auto project = post("/v1/projects", {{"organization_id", org.at("id")}, {"name", "p"}});
   post("/v1/webhooks/subscriptions",
-       {{"url", receiver.url()}, {"event_types", json::array{"api_key.rotated"}}});
+       {{"url", subscriber.url()}, {"event_types", json::array{"api_key.rotated"}}});
   const auto due = format_timestamp(std::chrono::system_clock::now() + 1s);
   const auto key = post("/v1/api-keys", {{"project_id", project.at("id")},
                                          {"name", "rotating"},
                                          {"rotation_interval_days", 30},
-                                         {"next_rotation_at", due}});
+                                         {"next_rotation_at", due},
+                                         {"rotation_webhook_url", owner.url("/rotated")}});
   const std::string key_id(key.at("id").as_string());
+  const std::string secret(key.at("rotation_webhook_secret").as_string());
 
-  ASSERT_TRUE(receiver.wait_for(1, 30s)) << "no api_key.rotated webhook";
-  const auto body = json::parse(receiver.requests().front().body).as_object();
+  ASSERT_TRUE(owner.wait_for(1, 30s)) << "the new key never reached its owner";
+  const auto delivery = owner.requests().front();
+  EXPECT_TRUE(standard_webhooks_accepts(secret, delivery))
+      << "the rotation webhook's signature does not verify with the key's secret";
+  const auto body = json::parse(delivery.body).as_object();
   EXPECT_EQ(body.at("event").as_string(), "api_key.rotated");
   EXPECT_EQ(body.at("resourceId").as_string(), key_id);
+  const auto& data = body.at("data").as_object();
+  EXPECT_EQ(data.at("old_key_id").as_string(), key_id);
+  const auto new_key = data.at("key");
+  EXPECT_EQ(client().post("/v1/api-keys/verify", {{"key", new_key}}).json().at("code"), "VALID");
+
+  ASSERT_TRUE(subscriber.wait_for(1, 30s)) << "no api_key.rotated webhook";
   const auto old = client().get("/v1/api-keys/" + key_id).json();
   ASSERT_FALSE(old.at("replaced_by_key_id").is_null());
+  EXPECT_EQ(old.at("replaced_by_key_id"), data.at("new_key_id"));
   const auto fresh =
       client().get("/v1/api-keys/" + std::string(old.at("replaced_by_key_id").as_string())).json();
   EXPECT_EQ(fresh.at("rotation_interval_days").as_int64(), 30);
   EXPECT_FALSE(fresh.at("next_rotation_at").is_null());
+  EXPECT_EQ(fresh.at("rotated_from").as_string(), key_id);
   // Inside the grace period the old key still verifies.
   EXPECT_EQ(client().post("/v1/api-keys/verify", {{"key", key.at("key")}}).json().at("code"),
             "VALID");

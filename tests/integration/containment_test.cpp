@@ -405,7 +405,8 @@ TEST_F(RotationLifecycleTest, SchedulerSkipsExpiredAndDisabledKeys) {
     json::object body{{"project_id", project},
                       {"name", name},
                       {"rotation_interval_days", 1},
-                      {"next_rotation_at", at(1h)}};
+                      {"next_rotation_at", at(1h)},
+                      {"rotation_webhook_url", "https://hooks.example.com/rotated"}};
     if (expires_in) body["expires_at"] = at(*expires_in);
     return std::string(server.create("/v1/api-keys", body).at("id").as_string());
   };

@@ -134,8 +134,9 @@ TEST_F(KeyFeaturesTest, PatchChangesFieldsAndEmitsUpdatedWithTheChanges) {
   auto c = server.client();
   const auto r = c.request(
       "PATCH", "/v1/api-keys/" + id,
-      R"({"name":"renamed","scopes":["READ","orders:read"],"meta":{"team":"billing"},"rotation_interval_days":30})");
+      R"({"name":"renamed","scopes":["READ","orders:read"],"meta":{"team":"billing"},"rotation_interval_days":30,"rotation_webhook_url":"https://hooks.example.com/r"})");
   ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.json().at("rotation_webhook_secret").as_string().starts_with("whsec_"));
   EXPECT_EQ(r.json().at("name").as_string(), "renamed");
   EXPECT_EQ(r.json().at("meta").at("team").as_string(), "billing");
   EXPECT_FALSE(r.json().at("next_rotation_at").is_null());
@@ -148,7 +149,7 @@ TEST_F(KeyFeaturesTest, PatchChangesFieldsAndEmitsUpdatedWithTheChanges) {
   for (const auto& f : event.at("changed_fields").as_array())
     changed.emplace(f.as_string());
   EXPECT_EQ(changed, (std::set<std::string>{"name", "scopes", "meta", "rotation_interval_days",
-                                            "next_rotation_at"}));
+                                            "next_rotation_at", "rotation_webhook_url"}));
   EXPECT_EQ(event.at("previous").at("name").as_string(), "k");
 
   // The same values again change nothing and emit nothing.

@@ -28,6 +28,14 @@ class KeyServiceTest : public ::testing::Test {
     k.scopes = {"READ", "orders:write"};
     return k;
   }
+  // A key on a schedule, with the rotation webhook a schedule needs.
+  NewKey scheduled_key(int interval_days, std::chrono::seconds first_in) {
+    auto k = new_key();
+    k.rotation_interval_days = interval_days;
+    k.next_rotation_at = f.clock.now() + first_in;
+    k.rotation_webhook_url = "https://hooks.example.com/rotated";
+    return k;
+  }
 };
 
 TEST_F(KeyServiceTest, CreateCommitsTheKeyAndItsCreatedEventTogether) {
@@ -134,7 +142,8 @@ TEST_F(KeyServiceTest, ExpiredKeyVerifiesAsExpired) {
 
 TEST_F(KeyServiceTest, RotatedKeyStaysValidUntilGraceEnds) {
   const auto created = f.keys.create(Actor::admin(), new_key());
-  const auto rotation = f.keys.rotate(Actor::admin(), created.key.id, {600s, std::nullopt});
+  const auto rotation =
+      f.keys.rotate(Actor::admin(), created.key.id, {600s, std::nullopt, std::nullopt});
   EXPECT_EQ(rotation.old_key.replaced_by_key_id, rotation.new_key.id);
   EXPECT_EQ(f.verify(rotation.plaintext).code, VerifyCode::valid);
   const auto old = f.verify(created.plaintext);
@@ -192,6 +201,7 @@ TEST_F(KeyServiceTest, CreateRejectsBadInputAndWritesNothing) {
 TEST_F(KeyServiceTest, IntervalSetsNextRotationUnlessGiven) {
   auto request = new_key();
   request.rotation_interval_days = 30;
+  request.rotation_webhook_url = "https://hooks.example.com/rotated";
   const auto a = f.keys.create(Actor::admin(), request);
   EXPECT_EQ(*a.key.next_rotation_at, f.clock.now() + 30 * 24h);
   request.next_rotation_at = f.clock.now() + 5s;
@@ -200,10 +210,7 @@ TEST_F(KeyServiceTest, IntervalSetsNextRotationUnlessGiven) {
 }
 
 TEST_F(KeyServiceTest, SchedulerRotatesDueKeysOnceThroughTheEnginePath) {
-  auto request = new_key();
-  request.rotation_interval_days = 7;
-  request.next_rotation_at = f.clock.now() + 10s;
-  const auto created = f.keys.create(Actor::admin(), request);
+  const auto created = f.keys.create(Actor::admin(), scheduled_key(7, 10s));
   RotationScheduler scheduler(f.pool, f.keys, f.clock, {10ms, 3600s, 100});
 
   EXPECT_EQ(scheduler.run_once(), 0) << "not due yet";
@@ -215,15 +222,17 @@ TEST_F(KeyServiceTest, SchedulerRotatesDueKeysOnceThroughTheEnginePath) {
   ASSERT_TRUE(old.replaced_by_key_id);
   EXPECT_FALSE(old.next_rotation_at);
   const auto fresh = f.keys.get(Actor::admin(), *old.replaced_by_key_id);
-  EXPECT_EQ(*fresh.next_rotation_at, f.clock.now() + 7 * 24h);
+  // Counted from the due time, not from when the scheduler got to it: no drift.
+  EXPECT_EQ(*fresh.next_rotation_at, *created.key.next_rotation_at + 7 * 24h);
+  EXPECT_EQ(fresh.rotated_from, created.key.id);
+  EXPECT_EQ(fresh.rotation_webhook_url, created.key.rotation_webhook_url);
+  EXPECT_TRUE(fresh.has_rotation_secret) << "the replacement inherits the secret";
   EXPECT_EQ(*old.grace_expires_at, f.clock.now() + 3600s);
   EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.rotated'"), 1);
 }
 
 TEST_F(KeyServiceTest, ConcurrentSchedulersRotateEachDueKeyExactlyOnce) {
-  auto request = new_key();
-  request.rotation_interval_days = 1;
-  request.next_rotation_at = f.clock.now() + 1s;
+  const auto request = scheduled_key(1, 1s);
   for (int i = 0; i < 20; ++i)
     f.keys.create(Actor::admin(), request);
   f.clock.advance(2s);
@@ -240,6 +249,31 @@ TEST_F(KeyServiceTest, ConcurrentSchedulersRotateEachDueKeyExactlyOnce) {
   EXPECT_EQ(total.load(), 20);
   EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.rotated'"), 20);
   EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), 40);
+  EXPECT_EQ(f.count("SELECT count(*) FROM rotation_deliveries"), 20);
+}
+
+TEST_F(KeyServiceTest, AScheduleNeedsARotationWebhook) {
+  auto request = new_key();
+  request.rotation_interval_days = 30;
+  try {
+    f.keys.create(Actor::admin(), request);
+    FAIL() << "a schedule without rotation_webhook_url was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), errc::invalid_argument);
+    EXPECT_EQ(e.field(), "rotation_webhook_url");
+  }
+  EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), 0);
+}
+
+TEST_F(KeyServiceTest, ASchedulerThatWasDownSkipsMissedPeriodsInsteadOfDrifting) {
+  const auto created = f.keys.create(Actor::admin(), scheduled_key(1, 1h));
+  f.clock.advance(24h * 3 + 2h);  // three due times missed
+  RotationScheduler scheduler(f.pool, f.keys, f.clock, {10ms, 60s, 100});
+  EXPECT_EQ(scheduler.run_once(), 1) << "rotated once, not once per missed period";
+  const auto old = f.keys.get(Actor::admin(), created.key.id);
+  const auto fresh = f.keys.get(Actor::admin(), *old.replaced_by_key_id);
+  EXPECT_EQ(*fresh.next_rotation_at, *created.key.next_rotation_at + 4 * 24h);
+  EXPECT_GT(*fresh.next_rotation_at, f.clock.now());
 }
 
 }  // namespace

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "consumers/delivery_outcome.hpp"
+#include "consumers/webhook_client.hpp"
+#include "engine/clock.hpp"
+
+namespace keyflow {
+
+// A delivery a sender holds a lease on.
+struct DeliveryClaim {
+  std::string delivery_id;  // also the webhook-id header
+  std::string group;        // deliveries of one group share a concurrency cap (an endpoint)
+  TimePoint lease_until;    // the lease we set: proof that the delivery is still ours
+  int attempt = 0;          // the number of this attempt, 1 for the first
+};
+
+// A claimed delivery, opened: what to POST and the secret to sign it with. When it cannot be
+// sent (its secret does not decrypt), `error` says why and it counts as a failed attempt.
+struct DueDelivery {
+  DeliveryClaim claim;
+  std::string url;
+  std::string body;
+  std::string secret;  // whsec_..., wiped by the sender once signed
+  std::string error;
+};
+
+struct DeliveryResult {
+  DeliveryClaim claim;
+  TimePoint attempted_at;
+  WebhookResponse response;
+  DeliveryOutcome outcome;
+};
+
+// Where a DeliverySender's work comes from and where its attempts go: the event fan-out's
+// webhook_deliveries, or the rotation webhooks' rotation_deliveries. Implementations hold the
+// SQL; the sender holds the sending, the concurrency caps and the retry decisions.
+class DeliveryQueue {
+ public:
+  virtual ~DeliveryQueue() = default;
+
+  virtual std::string_view name() const = 0;  // for logs: "deliver", "rotation webhooks"
+
+  // Claims at most `limit` due deliveries, leasing them until lease_until, skipping groups in
+  // `saturated` and any for which admit(group) says no (it counts what it admits).
+  virtual std::vector<DueDelivery> claim(TimePoint now, TimePoint lease_until, std::size_t limit,
+                                         const std::vector<std::string>& saturated,
+                                         const std::function<bool(const std::string&)>& admit) = 0;
+
+  // Records the attempts and each delivery's new state in one transaction; throws on
+  // database errors (nothing is recorded then).
+  virtual void record(const std::vector<DeliveryResult>& results, TimePoint now) = 0;
+
+  // Hands leases back at shutdown, so that another sender may retry at once.
+  virtual void release(const std::vector<std::pair<std::string, TimePoint>>& leases) = 0;
+};
+
+}  // namespace keyflow

@@ -1,0 +1,76 @@
+#include "consumers/rotation_delivery_queue.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/rotation_delivery_store.hpp"
+#include "engine/rotation_webhook.hpp"
+
+namespace keyflow {
+
+std::vector<DueDelivery> RotationDeliveryQueue::claim(
+    TimePoint now, TimePoint lease_until, std::size_t limit, const std::vector<std::string>&,
+    const std::function<bool(const std::string&)>& admit) {
+  return pool_.transact([&](pqxx::work& txn) {
+    std::vector<DueDelivery> due;
+    std::vector<std::string> ids;
+    for (auto& row : RotationDeliveryStore::lock_due(txn, now, limit)) {
+      // One group per destination URL, so that one slow owner cannot take every slot.
+      if (!admit(row.url)) continue;
+      ids.push_back(row.id);
+      DueDelivery d;
+      d.claim = {row.id, row.url, lease_until, row.attempt};
+      d.url = row.url;
+      std::optional<std::string> secret;
+      if (row.secret_sealed) secret = box_.open(*row.secret_sealed, kRotationSecretContext);
+      if (!secret) {
+        d.error = "cannot decrypt the key's rotation webhook secret (wrong master key?)";
+      } else if (row.sealed_key) {
+        d.body = rotation_body(std::move(row.payload), "sealed_key", *row.sealed_key);
+        d.secret = std::move(*secret);
+      } else if (row.key_sealed) {
+        auto key = box_.open(*row.key_sealed, kRotationKeyContext);
+        if (key) {
+          d.body = rotation_body(std::move(row.payload), "key", *key);
+          sodium_memzero(key->data(), key->size());
+          d.secret = std::move(*secret);
+        } else {
+          d.error = "cannot decrypt the rotated key (wrong master key?)";
+        }
+      } else {
+        d.error = "the rotated key was already erased";
+      }
+      due.push_back(std::move(d));
+    }
+    RotationDeliveryStore::lease(txn, ids, lease_until);
+    return due;
+  });
+}
+
+void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
+  pool_.transact([&](pqxx::work& txn) {
+    for (const auto& f : results) {
+      const auto& r = f.response;
+      const std::optional<int> status_code =
+          r.status_code != 0 ? std::optional<int>(r.status_code) : std::nullopt;
+      const std::optional<std::string> error =
+          r.error.empty() ? std::nullopt : std::optional<std::string>(r.error);
+      if (!RotationDeliveryStore::record_attempt(
+              txn, f.claim.delivery_id, f.claim.lease_until, f.attempted_at, status_code,
+              static_cast<int>(r.latency.count()), error, std::string(f.outcome.status),
+              f.outcome.next_attempt_at, now)) {
+        spdlog::warn("rotation webhooks: lease on {} ran out before its attempt was recorded",
+                     f.claim.delivery_id);
+      }
+    }
+  });
+}
+
+void RotationDeliveryQueue::release(const std::vector<std::pair<std::string, TimePoint>>& leases) {
+  pool_.transact([&](pqxx::work& txn) {
+    for (const auto& [id, lease_until] : leases)
+      RotationDeliveryStore::release(txn, id, lease_until);
+  });
+}
+
+}  // namespace keyflow

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <stop_token>
+
+#include "consumers/delivery_sender.hpp"
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+#include "engine/master_key.hpp"
+
+namespace keyflow {
+
+struct RotationWebhookOptions {
+  bool allow_private = false;  // see destination_policy.hpp
+  std::string ca_file;         // extra trust anchors for HTTPS
+  SenderOptions sender;        // the webhook retry schedule, timeouts, concurrency
+};
+
+// The schedule role's sender of rotation webhooks: each rotated key's replacement, POSTed to
+// its rotation_webhook_url with the retries and the attempt log of event webhooks.
+class RotationWebhooks {
+ public:
+  RotationWebhooks(ConnectionPool& pool, const MasterKey& master_key, const Clock& clock,
+                   RotationWebhookOptions options = {})
+      : pool_(pool), master_key_(master_key), clock_(clock), options_(std::move(options)) {}
+
+  // Sends until stop is requested, then waits briefly for attempts in flight.
+  void run(std::stop_token stop);
+
+ private:
+  ConnectionPool& pool_;
+  const MasterKey& master_key_;
+  const Clock& clock_;
+  RotationWebhookOptions options_;
+};
+
+}  // namespace keyflow

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace keyflow {
+
+// What every webhook keyflow sends shares, event fan-out and rotation webhooks alike.
+
+// The version of the webhook payload's shape, sent as apiVersion.
+inline constexpr std::string_view kWebhookApiVersion = "2026-11-01";
+
+// A webhook message id, also the webhook-id header: "msg_" + 27 random base62 characters
+// (160 random bits).
+std::string new_delivery_id();
+
+}  // namespace keyflow
