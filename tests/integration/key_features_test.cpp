@@ -229,5 +229,45 @@ TEST_F(KeyFeaturesTest, LastUsedAtIsBatchedNotWrittenPerVerify) {
             std::chrono::time_point_cast<std::chrono::milliseconds>(server.f.clock.now()));
 }
 
+TEST_F(KeyFeaturesTest, ARotationWebhookSecretIsShownOnceAndCanBeReplaced) {
+  auto c = server.client();
+  // A schedule needs somewhere to send the new key.
+  expect_error(c.post("/v1/api-keys",
+                      {{"project_id", project}, {"name", "k"}, {"rotation_interval_days", 30}}),
+               422, "invalid_request", "rotation_webhook_url");
+  expect_error(c.post("/v1/api-keys", {{"project_id", project},
+                                       {"name", "k"},
+                                       {"rotation_webhook_url", "https://hooks.example.com/r"},
+                                       {"rotation_public_key", "not a key"}}),
+               422, "invalid_request", "rotation_public_key");
+  const auto key = make_key({{"rotation_interval_days", 30},
+                             {"rotation_webhook_url", "https://hooks.example.com/r"},
+                             {"rotation_grace_seconds", 600}});
+  const std::string id(key.at("id").as_string());
+  const std::string first(key.at("rotation_webhook_secret").as_string());
+  EXPECT_TRUE(first.starts_with("whsec_"));
+  EXPECT_EQ(key.at("rotation_grace_seconds").as_int64(), 600);
+  const auto shown = c.get("/v1/api-keys/" + id).json().as_object();
+  EXPECT_FALSE(shown.contains("rotation_webhook_secret")) << "the secret is shown once";
+
+  const auto reissued = c.request("POST", "/v1/api-keys/" + id + "/rotation-secret", "");
+  ASSERT_EQ(reissued.status, 200) << reissued.body;
+  const std::string second(reissued.json().at("rotation_webhook_secret").as_string());
+  EXPECT_NE(second, first);
+  // The schedule cannot lose its destination.
+  expect_error(c.request("PATCH", "/v1/api-keys/" + id, R"({"rotation_webhook_url":null})"), 422,
+               "invalid_request", "rotation_webhook_url");
+  // No secret in the database or in any event in the clear.
+  const auto everything = server.f.pool.transact([](pqxx::work& txn) {
+    return txn
+        .exec1(
+            "SELECT string_agg(payload::text, ' ') || (SELECT string_agg("
+            "encode(rotation_webhook_secret_sealed, 'escape'), ' ') FROM api_keys) FROM outbox")[0]
+        .as<std::string>();
+  });
+  EXPECT_EQ(everything.find(first), std::string::npos);
+  EXPECT_EQ(everything.find(second), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keyflow
