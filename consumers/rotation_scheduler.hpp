@@ -11,7 +11,8 @@
 namespace keyflow {
 
 struct ScheduleOptions {
-  std::chrono::milliseconds interval{1000};  // how often to look for due keys
+  // How often to look for due keys: a key is rotated well within a second of its due time.
+  std::chrono::milliseconds interval{250};
   // The old key's grace after a scheduled rotation, unless the key sets
   // rotation_grace_seconds.
   std::chrono::seconds grace_period{24 * 3600};
