@@ -1,6 +1,7 @@
 #include "http/json_input.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,7 +16,10 @@ bool has_nul(std::string_view text) {
   return text.find('\0') != std::string_view::npos;
 }
 
+// U+0000 in a string, or a number too large for a double (Boost.JSON reads 1e400 as
+// infinity, which serializes to text that is not JSON).
 bool contains_nul(const boost::json::value& v) {
+  if (v.is_double()) return !std::isfinite(v.as_double());
   if (v.is_string()) return has_nul(std::string_view(v.as_string()));
   if (v.is_array()) {
     for (const auto& item : v.as_array()) {
@@ -49,7 +53,8 @@ JsonInput::JsonInput(std::string_view body, std::initializer_list<std::string_vi
     // PostgreSQL's text and jsonb cannot hold U+0000: refuse it here, naming the field,
     // rather than fail in the database.
     if (contains_nul(field)) {
-      throw Error(errc::invalid_argument, std::string(key) + " must not contain U+0000",
+      throw Error(errc::invalid_argument,
+                  std::string(key) + " must not contain U+0000 or numbers out of range",
                   std::string(key));
     }
   }

@@ -60,7 +60,8 @@ RequestTarget parse_request_target(std::string_view target, std::size_t max_para
   if (!parsed) throw Error(errc::malformed_request, "the request target is not a valid path");
   RequestTarget out;
   out.path = std::string(parsed->encoded_path());
-  if (out.path.size() > 1 && out.path.back() == '/') out.path.pop_back();
+  while (out.path.size() > 1 && out.path.back() == '/')
+    out.path.pop_back();
   for (const auto& param : parsed->params()) {
     if (!is_text(param.key) || param.key.size() > 64) {
       throw Error(errc::invalid_argument, "a query parameter name is not valid text", "query");

@@ -11,7 +11,7 @@ namespace keyflow::http {
 // and values are decoded, and must then be valid UTF-8 without control characters, since
 // they reach SQL parameters and the messages of error bodies.
 struct RequestTarget {
-  std::string path;  // without a trailing slash, except for "/"
+  std::string path;  // without trailing slashes, except for "/"
   std::map<std::string, std::string> query;
 };
 

@@ -9,6 +9,8 @@
 #include <thread>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,8 +31,19 @@ struct Outcome {
 
 // Runs keyflowd with the environment given (and nothing else of the test's), waits for it to
 // end (at most 60 s) and reads what it printed on stderr.
+// "env -i PATH=... PG...=..." keeping the test's libpq settings (pg_virtualenv's PGHOST and
+// friends, which the test databases' URLs rely on) and nothing else of its environment.
+std::string clean_env_prefix() {
+  std::string prefix = "env -i PATH=/usr/bin:/bin";
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv(*e);
+    if (kv.starts_with("PG")) prefix += " '" + kv + "'";
+  }
+  return prefix;
+}
+
 Outcome run_keyflowd(const std::string& role, const std::map<std::string, std::string>& env) {
-  std::string command = "env -i PATH=/usr/bin:/bin";
+  std::string command = clean_env_prefix();
   for (const auto& [name, value] : env)
     command += " " + name + "='" + value + "'";
   command += " timeout -s KILL 60 " + std::string(KEYFLOWD_PATH) + " " + role +
@@ -124,7 +137,7 @@ TEST_F(StartupErrorsTest, AMalformedMasterKeyIsOneLineInEveryRole) {
 // server backs off and reports it about once a second, with a count, and keeps serving.
 TEST_F(StartupErrorsTest, AcceptFailuresAreLoggedAtMostOnceASecond) {
   const auto e = env();
-  std::string command = "ulimit -n 128; exec env -i PATH=/usr/bin:/bin";
+  std::string command = "ulimit -n 128; exec " + clean_env_prefix();
   for (const auto& [name, value] : e)
     command += " " + name + "='" + value + "'";
   command += " " + std::string(KEYFLOWD_PATH) + " serve 2>&1";
