@@ -51,14 +51,10 @@ void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, T
   pool_.transact([&](pqxx::work& txn) {
     for (const auto& f : results) {
       const auto& r = f.response;
-      const std::optional<int> status_code =
-          r.status_code != 0 ? std::optional<int>(r.status_code) : std::nullopt;
-      const std::optional<std::string> error =
-          r.error.empty() ? std::nullopt : std::optional<std::string>(r.error);
       if (!RotationDeliveryStore::record_attempt(
-              txn, f.claim.delivery_id, f.claim.lease_until, f.attempted_at, status_code,
-              static_cast<int>(r.latency.count()), error, std::string(f.outcome.status),
-              f.outcome.next_attempt_at, now)) {
+              txn, f.claim.delivery_id, f.claim.lease_until, f.attempted_at, r.recorded_status(),
+              static_cast<int>(r.latency.count()), r.recorded_error(),
+              std::string(f.outcome.status), f.outcome.next_attempt_at, now)) {
         spdlog::warn("rotation webhooks: lease on {} ran out before its attempt was recorded",
                      f.claim.delivery_id);
       }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,13 @@ struct WebhookResponse {
   std::chrono::milliseconds latency{0};
   std::string error;  // why no response arrived; empty when one did
   bool succeeded() const { return error.empty() && status_code >= 200 && status_code < 300; }
+  // As an attempt's row records them: NULL when there was no HTTP status, or no error.
+  std::optional<int> recorded_status() const {
+    return status_code != 0 ? std::optional<int>(status_code) : std::nullopt;
+  }
+  std::optional<std::string> recorded_error() const {
+    return error.empty() ? std::nullopt : std::optional<std::string>(error);
+  }
 };
 
 // POSTs webhooks over HTTP/1.1 with Beast: one deadline for the whole exchange (resolve,

@@ -61,10 +61,8 @@ void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, Ti
   pool_.transact([&](pqxx::work& txn) {
     for (const auto& f : results) {
       const auto& r = f.response;
-      const std::optional<int> status_code =
-          r.status_code != 0 ? std::optional<int>(r.status_code) : std::nullopt;
-      const std::optional<std::string> error =
-          r.error.empty() ? std::nullopt : std::optional<std::string>(r.error);
+      const auto status_code = r.recorded_status();
+      const auto error = r.recorded_error();
       txn.exec_params(
           "INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms, "
           "error)"

@@ -3,8 +3,6 @@
 // first POST failed); after a restart the new key arrives, it works, and the key was rotated
 // once.
 #include <csignal>
-#include <functional>
-#include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -12,6 +10,7 @@
 
 #include "engine/time_format.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
@@ -21,17 +20,8 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
+using test::eventually;
 constexpr const char* kAdminToken = "rotation-crash-token";
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
 
 class RotationCrashTest : public ::testing::Test {
  protected:
