@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include <charconv>
+#include <cstring>
 #include <variant>
 
 #include <boost/asio/co_spawn.hpp>
@@ -225,10 +226,12 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
       // Out of descriptors (EMFILE, ENFILE) or memory: retrying at once would spin and log
       // without end. Back off, and log once a second with a count.
       if (const auto count = state->accept_errors.admit(std::chrono::steady_clock::now())) {
+        // strerror, not ec.message(): no virtual call in a process out of descriptors, where
+        // UndefinedBehaviorSanitizer's vptr check cannot read /proc/self/maps.
         spdlog::warn(
             "accept failed: {} ({} failures since the last such line; {} open "
             "connections)",
-            ec.message(), count, state->connections.load());
+            std::strerror(ec.value()), count, state->connections.load());
       }
       co_await pause(backoff);
       backoff = std::min(backoff * 2, kMaxBackoff);
