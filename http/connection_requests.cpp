@@ -13,10 +13,6 @@ NewConnection read_new_connection(std::string_view body) {
   return request;
 }
 
-void read_empty_request(std::string_view body) {
-  const JsonInput in(body, {});
-}
-
 std::string read_write_key_verify(std::string_view body) {
   const JsonInput in(body, {"key"});
   return in.required_string("key");

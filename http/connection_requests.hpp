@@ -10,8 +10,6 @@ namespace keyflow::http {
 // The connection routes' requests, read strictly (http/json_input.hpp); every failure throws
 // Error naming the field.
 NewConnection read_new_connection(std::string_view body);
-// Creating an event write key takes no body; an empty one or {} is accepted.
-void read_empty_request(std::string_view body);
 // {"key"}: the body of verifying an event write key.
 std::string read_write_key_verify(std::string_view body);
 

@@ -3,6 +3,7 @@
 #include "engine/errc.hpp"
 #include "http/api_routes.hpp"
 #include "http/connection_requests.hpp"
+#include "http/json_input.hpp"
 
 namespace keyflow::http {
 
@@ -55,7 +56,7 @@ void add_connection_routes(Router& router, ConnectionService& connections,
              }));
   router.add(verb::post, "/v1/connections/{id}/event-write-keys",
              guarded(auth, [&connections](Request& req) {
-               read_empty_request(req.body);
+               read_empty_body(req.body);
                return Response::of(status::created,
                                    boost::json::object{{"key", connections.create_write_key(
                                                                    *req.actor, req.param("id"))}});

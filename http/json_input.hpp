@@ -40,4 +40,9 @@ class JsonInput {
   boost::json::object object_;
 };
 
+// A route that takes no body (rotation-secret, a new event write key): empty or {}.
+inline void read_empty_body(std::string_view body) {
+  const JsonInput in(body, {});
+}
+
 }  // namespace keyflow::http

@@ -102,10 +102,6 @@ VerifyRequest read_verify_request(std::string_view body) {
   return request;
 }
 
-void read_empty_body(std::string_view body) {
-  const JsonInput in(body, {});
-}
-
 KeyListRequest read_key_list_request(const Request& req) {
   KeyListRequest r;
   r.project_id = req.query_param("project_id");

@@ -15,7 +15,5 @@ KeyPatch read_key_patch(std::string_view body);
 RotateOptions read_rotate_options(std::string_view body);
 VerifyRequest read_verify_request(std::string_view body);
 KeyListRequest read_key_list_request(const Request& request);
-// A route that takes no body: empty or {}.
-void read_empty_body(std::string_view body);
 
 }  // namespace keyflow::http

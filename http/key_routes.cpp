@@ -4,6 +4,7 @@
 #include "engine/errc.hpp"
 #include "engine/json_render.hpp"
 #include "http/api_routes.hpp"
+#include "http/json_input.hpp"
 #include "http/key_requests.hpp"
 
 namespace keyflow::http {

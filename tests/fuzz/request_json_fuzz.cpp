@@ -243,7 +243,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       });
       break;
     case 10:
-      read([&] { h::read_empty_request(body); });
+      read([&] { h::read_empty_body(body); });
       break;
     case 11:
       read([&] { check_text(h::read_write_key_verify(body)); });
