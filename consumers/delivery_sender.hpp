@@ -25,8 +25,9 @@ struct SenderOptions {
   // How long a claimed delivery stays hidden from other senders. Zero: request_timeout + 30 s.
   std::chrono::milliseconds lease{0};
   std::size_t max_in_flight = 64;
-  // So that one slow receiver (a subscription, a rotation webhook URL) cannot take every slot.
-  std::size_t max_in_flight_per_subscription = 4;
+  // So that one slow receiver (a subscription, a rotation webhook URL) cannot take every slot,
+  // while one fast receiver still gets deliveries in parallel.
+  std::size_t max_in_flight_per_subscription = 16;
   // How often the database is asked for due deliveries when nothing wakes the sender sooner.
   std::chrono::milliseconds poll_interval{200};
   // On stop, how long to wait for attempts in flight before handing their leases back.

@@ -9,12 +9,13 @@
 namespace keyflow {
 
 std::vector<DueDelivery> RotationDeliveryQueue::claim(
-    TimePoint now, TimePoint lease_until, std::size_t limit, const std::vector<std::string>&,
+    TimePoint now, TimePoint lease_until, std::size_t limit,
+    const std::vector<std::string>& saturated,
     const std::function<bool(const std::string&)>& admit) {
   return pool_.transact([&](pqxx::work& txn) {
     std::vector<DueDelivery> due;
     std::vector<std::string> ids;
-    for (auto& row : RotationDeliveryStore::lock_due(txn, now, limit)) {
+    for (auto& row : RotationDeliveryStore::lock_due(txn, now, limit, saturated)) {
       // One group per destination URL, so that one slow owner cannot take every slot.
       if (!admit(row.url)) continue;
       ids.push_back(row.id);
@@ -48,18 +49,20 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(
 }
 
 void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
-  pool_.transact([&](pqxx::work& txn) {
-    for (const auto& f : results) {
-      const auto& r = f.response;
-      if (!RotationDeliveryStore::record_attempt(
-              txn, f.claim.delivery_id, f.claim.lease_until, f.attempted_at, r.recorded_status(),
-              static_cast<int>(r.latency.count()), r.recorded_error(),
-              std::string(f.outcome.status), f.outcome.next_attempt_at, now)) {
-        spdlog::warn("rotation webhooks: lease on {} ran out before its attempt was recorded",
-                     f.claim.delivery_id);
-      }
-    }
-  });
+  std::vector<RotationDeliveryStore::Attempt> attempts;
+  attempts.reserve(results.size());
+  for (const auto& f : results) {
+    const auto& r = f.response;
+    attempts.push_back({f.claim.delivery_id, f.claim.lease_until, f.attempted_at,
+                        r.recorded_status(), static_cast<int>(r.latency.count()),
+                        r.recorded_error(), std::string(f.outcome.status),
+                        f.outcome.next_attempt_at});
+  }
+  const auto lost = pool_.transact(
+      [&](pqxx::work& txn) { return RotationDeliveryStore::record_attempts(txn, attempts, now); });
+  for (const auto& id : lost) {
+    spdlog::warn("rotation webhooks: lease on {} ran out before its attempt was recorded", id);
+  }
 }
 
 void RotationDeliveryQueue::release(const std::vector<std::pair<std::string, TimePoint>>& leases) {

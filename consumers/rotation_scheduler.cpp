@@ -9,43 +9,70 @@
 
 namespace keyflow {
 
-int RotationScheduler::rotate_batch(TimePoint now) {
+RotationScheduler::Round RotationScheduler::rotate_batch(TimePoint now) {
   return db_.transact([&](pqxx::work& txn) {
     // The key rows are the locks: SKIP LOCKED shares due keys between schedulers, and a row
     // a manual rotate holds is skipped here and no longer due once that rotate commits.
     const auto due = ApiKeyStore::lock_due_for_rotation(txn, now, options_.batch);
-    int rotated = 0;
-    for (const auto& key : due) {
-      // Each key behind a savepoint: one that fails is rolled back and skipped, and does not
-      // hold back the others of its batch.
-      txn.exec("SAVEPOINT rotate_one");
-      try {
-        RotateOptions rotate;
-        rotate.grace_period = key.rotation_grace_seconds
-                                  ? std::chrono::seconds(*key.rotation_grace_seconds)
-                                  : options_.grace_period;
-        rotate.due_at = key.next_rotation_at;
-        const auto result = keys_.rotate_locked(txn, Actor::system("scheduler"), key, rotate, now);
-        txn.exec("RELEASE SAVEPOINT rotate_one");
-        ++rotated;
-        spdlog::debug("rotated key {} on schedule; replacement {}", result.old_key.id,
-                      result.new_key.id);
-      } catch (const std::exception& e) {
-        txn.exec("ROLLBACK TO SAVEPOINT rotate_one");
-        spdlog::warn("scheduled rotation of key {} failed: {}", key.id, e.what());
-      }
+    std::vector<LockedRotation> batch;
+    batch.reserve(due.size());
+    for (const auto& locked : due) {
+      RotateOptions rotate;
+      rotate.grace_period = locked.key.rotation_grace_seconds
+                                ? std::chrono::seconds(*locked.key.rotation_grace_seconds)
+                                : options_.grace_period;
+      rotate.due_at = locked.key.next_rotation_at;
+      batch.push_back({locked.key, locked.inputs, rotate});
     }
-    return rotated;
+    const auto actor = Actor::system("scheduler");
+    Round round{static_cast<int>(due.size()), 0};
+    std::vector<RefusedRotation> refused;
+    // The whole batch in a few statements; should the database refuse them, key by key
+    // behind savepoints, so that one key that cannot be written does not hold back the rest.
+    txn.exec("SAVEPOINT rotate_batch");
+    try {
+      round.rotated =
+          static_cast<int>(keys_.rotate_locked(txn, actor, batch, now, &refused).size());
+      txn.exec("RELEASE SAVEPOINT rotate_batch");
+    } catch (const std::exception& e) {
+      txn.exec("ROLLBACK TO SAVEPOINT rotate_batch");
+      spdlog::warn("scheduled rotation of {} keys failed ({}); rotating them one by one",
+                   batch.size(), e.what());
+      refused.clear();
+      round.rotated = rotate_one_by_one(txn, actor, batch, now, refused);
+    }
+    for (const auto& r : refused) {
+      spdlog::warn("scheduled rotation of key {} refused: {}", r.key_id, r.reason);
+    }
+    return round;
   });
+}
+
+int RotationScheduler::rotate_one_by_one(pqxx::work& txn, const Actor& actor,
+                                         const std::vector<LockedRotation>& batch, TimePoint now,
+                                         std::vector<RefusedRotation>& refused) {
+  int rotated = 0;
+  for (const auto& one : batch) {
+    txn.exec("SAVEPOINT rotate_one");
+    try {
+      rotated += static_cast<int>(keys_.rotate_locked(txn, actor, {one}, now, &refused).size());
+      txn.exec("RELEASE SAVEPOINT rotate_one");
+    } catch (const std::exception& e) {
+      txn.exec("ROLLBACK TO SAVEPOINT rotate_one");
+      refused.push_back({one.key.id, e.what()});
+    }
+  }
+  return rotated;
 }
 
 int RotationScheduler::run_once() {
   const auto now = clock_.now();
   int rotated = 0;
   for (;;) {
-    const int n = rotate_batch(now);
-    rotated += n;
-    if (n < options_.batch) break;
+    const auto round = rotate_batch(now);
+    rotated += round.rotated;
+    // A full batch may have left more due (a refused key stays due and is retried next round).
+    if (round.locked < options_.batch || round.rotated == 0) break;
   }
   if (rotated > 0) spdlog::info("rotated {} keys on schedule", rotated);
   if (lifecycle_) lifecycle_->sweep(now);

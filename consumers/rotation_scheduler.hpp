@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <stop_token>
+#include <vector>
 
 #include "engine/clock.hpp"
 #include "engine/database.hpp"
@@ -37,7 +38,14 @@ class RotationScheduler {
   void run(std::stop_token stop);
 
  private:
-  int rotate_batch(TimePoint now);
+  struct Round {
+    int locked = 0;   // due keys this round took
+    int rotated = 0;  // of which rotated
+  };
+  Round rotate_batch(TimePoint now);
+  int rotate_one_by_one(pqxx::work& txn, const Actor& actor,
+                        const std::vector<LockedRotation>& batch, TimePoint now,
+                        std::vector<RefusedRotation>& refused);
 
   ConnectionPool& db_;
   KeyService& keys_;

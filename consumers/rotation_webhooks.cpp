@@ -21,6 +21,8 @@ void RotationWebhooks::run(std::stop_token stop) {
     client_options.timeout = options_.sender.request_timeout;
     client_options.allow_private = options_.allow_private;
     client_options.ca_file = options_.ca_file;
+    // Enough kept-alive connections for every delivery in flight, however many share a host.
+    client_options.max_idle_per_host = options_.sender.max_in_flight;
     WebhookClient client(io.get_executor(), client_options);
     RotationDeliveryQueue queue(pool_, master_key_);
     DeliverySender sender(queue, client, clock_, options_.sender);

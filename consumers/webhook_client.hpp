@@ -47,7 +47,7 @@ class WebhookClient {
     std::chrono::milliseconds timeout{30000};
     bool allow_private = false;  // see destination_policy.hpp
     std::size_t max_response_body = 64 * 1024;
-    std::size_t max_idle_per_host = 8;
+    std::size_t max_idle_per_host = 16;
     std::chrono::milliseconds idle_timeout{30000};
     std::string ca_file;  // extra trust anchors (PEM), beside the system's default paths
   };

@@ -98,6 +98,8 @@ void WebhookDeliverer::run(std::stop_token stop) {
     client_options.timeout = options_.request_timeout;
     client_options.allow_private = options_.allow_private;
     client_options.ca_file = options_.ca_file;
+    // Enough kept-alive connections for every delivery in flight, however many share a host.
+    client_options.max_idle_per_host = options_.max_in_flight;
     WebhookClient client(io.get_executor(), client_options);
 
     SenderOptions sender_options;

@@ -14,17 +14,19 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(
   return pool_.transact([&](pqxx::work& txn) {
     // Rows locked here and not leased below are simply left for the next round; the row locks
     // keep other senders off them until this transaction ends.
-    const auto rows = txn.exec_params(
-        "SELECT d.id, d.subscription_id, d.attempts, d.body, s.url, s.secret_sealed"
-        "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
-        " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
-        "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
-        "   AND s.status = 'enabled'"
-        "   AND NOT (d.subscription_id::text = ANY ($2::text[]))"
-        " ORDER BY d.next_attempt_at"
-        " LIMIT $3"
-        " FOR UPDATE OF d SKIP LOCKED",
-        sql_timestamp(now), text_array_literal(saturated), static_cast<long>(limit));
+    const auto rows = in_due_order(txn, [&] {
+      return txn.exec_params(
+          "SELECT d.id, d.subscription_id, d.attempts, d.body, s.url, s.secret_sealed"
+          "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+          " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
+          "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
+          "   AND s.status = 'enabled'"
+          "   AND NOT (d.subscription_id::text = ANY ($2::text[]))"
+          " ORDER BY d.next_attempt_at"
+          " LIMIT $3"
+          " FOR UPDATE OF d SKIP LOCKED",
+          sql_timestamp(now), text_array_literal(saturated), static_cast<long>(limit));
+    });
     std::vector<DueDelivery> due;
     std::vector<std::string> ids;
     for (const auto& row : rows) {

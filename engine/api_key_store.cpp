@@ -1,11 +1,17 @@
 #include "engine/api_key_store.hpp"
 
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
+
 #include "engine/sql_values.hpp"
 #include "engine/time_format.hpp"
 
 namespace keyflow {
 namespace {
 
+// Every ORDER BY below names its table: a bare name would mean the output column of that name,
+// the text rendering, sorting timestamps as strings and bypassing the indexes.
 constexpr const char* kColumns =
     "id::text, organization_id::text, project_id::text, environment_id::text, name, key_prefix,"
     " array_to_json(scopes)::text, enabled, expires_at::text, last_used_at::text,"
@@ -13,6 +19,26 @@ constexpr const char* kColumns =
     " rotation_interval_days, next_rotation_at::text, rotation_webhook_url, meta::text,"
     " array_to_json(allowed_cidrs)::text, encode(rotation_public_key, 'base64'),"
     " rotation_grace_seconds, rotated_from::text, rotation_webhook_secret_sealed IS NOT NULL";
+
+constexpr int kColumnCount = 23;
+
+// RotationInputs, as scalar sub-selects so that a FOR UPDATE beside them locks only the key.
+constexpr const char* kRotationInputColumns =
+    "coalesce((SELECT p.key_prefix FROM projects p WHERE p.id = api_keys.project_id), 'kf'),"
+    " coalesce((SELECT e.name FROM environments e WHERE e.id = api_keys.environment_id"
+    "  AND e.project_id = api_keys.project_id), ''),"
+    " api_keys.rotation_webhook_secret_sealed";
+
+RotationInputs read_rotation_inputs(const pqxx::row& r, int first) {
+  RotationInputs in;
+  in.key_prefix = r[first].as<std::string>();
+  in.environment = r[first + 1].as<std::string>();
+  if (!r[first + 2].is_null()) {
+    const pqxx::binarystring sealed(r[first + 2]);
+    in.rotation_secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size());
+  }
+  return in;
+}
 
 ApiKey read_key(const pqxx::row& r) {
   ApiKey k;
@@ -67,20 +93,69 @@ void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash
       k.rotated_from, bytea_param(rotation_secret_sealed));
 }
 
+void ApiKeyStore::insert_many(pqxx::work& txn, const std::vector<KeyRow>& rows) {
+  if (rows.empty()) return;
+  const auto optional_value = [](const auto& v) -> boost::json::value {
+    if (!v) return nullptr;
+    return boost::json::value_from(*v);
+  };
+  const auto strings = [](const std::vector<std::string>& items) {
+    boost::json::array a;
+    for (const auto& item : items)
+      a.emplace_back(item);
+    return a;
+  };
+  boost::json::array json;
+  for (const auto& row : rows) {
+    const ApiKey& k = row.key;
+    json.push_back({
+        {"id", k.id},
+        {"organization_id", k.organization_id},
+        {"project_id", optional_value(k.project_id)},
+        {"environment_id", optional_value(k.environment_id)},
+        {"name", k.name},
+        {"key_prefix", k.key_prefix},
+        {"key_hash", *bytea_param(row.key_hash)},
+        {"scopes", strings(k.scopes)},
+        {"enabled", k.enabled},
+        {"expires_at", optional_value(timestamp_param(k.expires_at))},
+        {"created_at", sql_timestamp(k.created_at)},
+        {"rotation_interval_days", optional_value(k.rotation_interval_days)},
+        {"next_rotation_at", optional_value(timestamp_param(k.next_rotation_at))},
+        {"rotation_webhook_url", optional_value(k.rotation_webhook_url)},
+        {"meta", optional_value(k.meta)},
+        {"allowed_cidrs", strings(k.allowed_cidrs)},
+        {"rotation_public_key", optional_value(k.rotation_public_key)},
+        {"rotation_grace_seconds", optional_value(k.rotation_grace_seconds)},
+        {"rotated_from", optional_value(k.rotated_from)},
+        {"secret", optional_value(bytea_param(row.rotation_secret_sealed))},
+    });
+  }
+  // The same columns as insert(), from one JSON parameter: one round trip for the batch.
+  txn.exec_params(
+      "INSERT INTO api_keys (id, organization_id, project_id, environment_id, name, key_prefix,"
+      " key_hash, scopes, enabled, expires_at, created_at, updated_at, rotation_interval_days,"
+      " next_rotation_at, rotation_webhook_url, meta, allowed_cidrs, rotation_public_key,"
+      " rotation_grace_seconds, rotated_from, rotation_webhook_secret_sealed)"
+      " SELECT id, organization_id, project_id, environment_id, name, key_prefix, key_hash,"
+      "  scopes, enabled, expires_at, created_at, created_at, rotation_interval_days,"
+      "  next_rotation_at, rotation_webhook_url, meta::jsonb, allowed_cidrs,"
+      "  decode(rotation_public_key, 'base64'), rotation_grace_seconds, rotated_from, secret"
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, organization_id uuid, project_id uuid,"
+      "  environment_id uuid, name text, key_prefix text, key_hash bytea, scopes text[],"
+      "  enabled boolean, expires_at timestamptz, created_at timestamptz,"
+      "  rotation_interval_days integer, next_rotation_at timestamptz, rotation_webhook_url text,"
+      "  meta text, allowed_cidrs text[], rotation_public_key text,"
+      "  rotation_grace_seconds integer, rotated_from uuid, secret bytea)",
+      boost::json::serialize(json));
+}
+
 void ApiKeyStore::set_rotation_secret(pqxx::work& txn, const std::string& id,
                                       const std::optional<Bytes>& sealed, TimePoint at) {
   txn.exec_params(
       "UPDATE api_keys SET rotation_webhook_secret_sealed = $2::bytea,"
       " updated_at = $3::timestamptz WHERE id = $1::uuid",
       id, bytea_param(sealed), sql_timestamp(at));
-}
-
-std::optional<Bytes> ApiKeyStore::rotation_secret(pqxx::work& txn, const std::string& id) {
-  const auto r = txn.exec_params(
-      "SELECT rotation_webhook_secret_sealed FROM api_keys WHERE id = $1::uuid", id);
-  if (r.empty() || r[0][0].is_null()) return std::nullopt;
-  const pqxx::binarystring sealed(r[0][0]);
-  return Bytes(sealed.data(), sealed.data() + sealed.size());
 }
 
 std::optional<ApiKey> ApiKeyStore::find(pqxx::work& txn, const std::string& id) {
@@ -115,7 +190,7 @@ std::vector<ApiKey> ApiKeyStore::list(pqxx::work& txn, const ListQuery& q) {
       "      AND (expires_at <= $5::timestamptz OR (replaced_by_key_id IS NOT NULL"
       "           AND (grace_expires_at IS NULL OR grace_expires_at <= $5::timestamptz)))))"
       " AND ($6::timestamptz IS NULL OR (created_at, id) < ($6::timestamptz, $7::uuid))"
-      " ORDER BY created_at DESC, id DESC LIMIT $8";
+      " ORDER BY api_keys.created_at DESC, api_keys.id DESC LIMIT $8";
   std::optional<std::string> after_time;
   std::optional<std::string> after_id;
   if (q.after) {
@@ -168,29 +243,48 @@ void ApiKeyStore::mark_revoked(pqxx::work& txn, const std::string& id, TimePoint
       id, sql_timestamp(at));
 }
 
-void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::string& id,
-                                const std::string& replaced_by, TimePoint grace_expires_at,
+void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::vector<Replacement>& replacements,
                                 TimePoint at) {
+  if (replacements.empty()) return;
+  boost::json::array rows;
+  for (const auto& r : replacements) {
+    rows.push_back({{"id", r.id},
+                    {"replaced_by", r.replaced_by},
+                    {"grace_expires_at", sql_timestamp(r.grace_expires_at)}});
+  }
   txn.exec_params(
-      "UPDATE api_keys SET replaced_by_key_id = $2::uuid, grace_expires_at = $3::timestamptz,"
-      " next_rotation_at = NULL, updated_at = $4::timestamptz WHERE id = $1::uuid",
-      id, replaced_by, sql_timestamp(grace_expires_at), sql_timestamp(at));
+      "UPDATE api_keys k SET replaced_by_key_id = r.replaced_by,"
+      " grace_expires_at = r.grace_expires_at, next_rotation_at = NULL,"
+      " updated_at = $2::timestamptz"
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, replaced_by uuid,"
+      "  grace_expires_at timestamptz)"
+      " WHERE k.id = r.id",
+      boost::json::serialize(rows), sql_timestamp(at));
 }
 
-std::vector<ApiKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit) {
-  std::vector<ApiKey> keys;
-  for (const auto& row : txn.exec_params(
-           std::string("SELECT ") + kColumns +
-               " FROM api_keys WHERE next_rotation_at <= $1::timestamptz AND revoked_at IS NULL"
-               " AND replaced_by_key_id IS NULL AND enabled"
-               // An expired or disabled key is not rotated: rotation would hand out a working
-               // key the owner has turned off. Nor one with nowhere to send its replacement.
-               " AND (expires_at IS NULL OR expires_at > $1::timestamptz)"
-               " AND rotation_webhook_url IS NOT NULL"
-               " AND rotation_webhook_secret_sealed IS NOT NULL"
-               " ORDER BY next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-           sql_timestamp(now), limit)) {
-    keys.push_back(read_key(row));
+RotationInputs ApiKeyStore::rotation_inputs(pqxx::work& txn, const std::string& id) {
+  const auto r = txn.exec_params(
+      std::string("SELECT ") + kRotationInputColumns + " FROM api_keys WHERE id = $1::uuid", id);
+  return r.empty() ? RotationInputs{} : read_rotation_inputs(r[0], 0);
+}
+
+std::vector<LockedKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoint now,
+                                                          int limit) {
+  std::vector<LockedKey> keys;
+  for (const auto& row : in_due_order(txn, [&] {
+         return txn.exec_params(
+             std::string("SELECT ") + kColumns + ", " + kRotationInputColumns +
+                 " FROM api_keys WHERE next_rotation_at <= $1::timestamptz AND revoked_at IS NULL"
+                 " AND replaced_by_key_id IS NULL AND enabled"
+                 // An expired or disabled key is not rotated: rotation would hand out a working
+                 // key the owner has turned off. Nor one with nowhere to send its replacement.
+                 " AND (expires_at IS NULL OR expires_at > $1::timestamptz)"
+                 " AND rotation_webhook_url IS NOT NULL"
+                 " AND rotation_webhook_secret_sealed IS NOT NULL"
+                 " ORDER BY api_keys.next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+             sql_timestamp(now), limit);
+       })) {
+    keys.push_back({read_key(row), read_rotation_inputs(row, kColumnCount)});
   }
   return keys;
 }
@@ -199,17 +293,19 @@ std::vector<ApiKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoin
 std::vector<ApiKey> ApiKeyStore::lock_expiring(pqxx::work& txn, TimePoint now,
                                                std::chrono::seconds warning, int limit) {
   std::vector<ApiKey> keys;
-  for (const auto& row :
-       txn.exec_params(std::string("SELECT ") + kColumns +
-                           " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
-                           " AND (expiring_sent_for IS DISTINCT FROM expires_at"
-                           "      OR expired_sent_for IS DISTINCT FROM expires_at)"
-                           " AND expires_at > $1::timestamptz"
-                           " AND expires_at <= $1::timestamptz + make_interval(secs => $2)"
-                           " AND expiring_sent_for IS DISTINCT FROM expires_at"
-                           " AND replaced_by_key_id IS NULL"
-                           " ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED",
-                       sql_timestamp(now), static_cast<double>(warning.count()), limit)) {
+  for (const auto& row : in_due_order(txn, [&] {
+         return txn.exec_params(
+             std::string("SELECT ") + kColumns +
+                 " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
+                 " AND (expiring_sent_for IS DISTINCT FROM expires_at"
+                 "      OR expired_sent_for IS DISTINCT FROM expires_at)"
+                 " AND expires_at > $1::timestamptz"
+                 " AND expires_at <= $1::timestamptz + make_interval(secs => $2)"
+                 " AND expiring_sent_for IS DISTINCT FROM expires_at"
+                 " AND replaced_by_key_id IS NULL"
+                 " ORDER BY api_keys.expires_at LIMIT $3 FOR UPDATE SKIP LOCKED",
+             sql_timestamp(now), static_cast<double>(warning.count()), limit);
+       })) {
     keys.push_back(read_key(row));
   }
   return keys;
@@ -217,16 +313,18 @@ std::vector<ApiKey> ApiKeyStore::lock_expiring(pqxx::work& txn, TimePoint now,
 
 std::vector<ApiKey> ApiKeyStore::lock_expired(pqxx::work& txn, TimePoint now, int limit) {
   std::vector<ApiKey> keys;
-  for (const auto& row :
-       txn.exec_params(std::string("SELECT ") + kColumns +
-                           " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
-                           " AND (expiring_sent_for IS DISTINCT FROM expires_at"
-                           "      OR expired_sent_for IS DISTINCT FROM expires_at)"
-                           " AND expires_at <= $1::timestamptz"
-                           " AND expired_sent_for IS DISTINCT FROM expires_at"
-                           " AND replaced_by_key_id IS NULL"
-                           " ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-                       sql_timestamp(now), limit)) {
+  for (const auto& row : in_due_order(txn, [&] {
+         return txn.exec_params(
+             std::string("SELECT ") + kColumns +
+                 " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
+                 " AND (expiring_sent_for IS DISTINCT FROM expires_at"
+                 "      OR expired_sent_for IS DISTINCT FROM expires_at)"
+                 " AND expires_at <= $1::timestamptz"
+                 " AND expired_sent_for IS DISTINCT FROM expires_at"
+                 " AND replaced_by_key_id IS NULL"
+                 " ORDER BY api_keys.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+             sql_timestamp(now), limit);
+       })) {
     keys.push_back(read_key(row));
   }
   return keys;
@@ -247,12 +345,14 @@ void ApiKeyStore::mark_expired_sent(pqxx::work& txn, const ApiKey& key) {
 
 std::vector<ApiKey> ApiKeyStore::lock_grace_ended(pqxx::work& txn, TimePoint now, int limit) {
   std::vector<ApiKey> keys;
-  for (const auto& row : txn.exec_params(
-           std::string("SELECT ") + kColumns +
-               " FROM api_keys WHERE replaced_by_key_id IS NOT NULL AND grace_ended_at IS NULL"
-               " AND revoked_at IS NULL AND grace_expires_at <= $1::timestamptz"
-               " ORDER BY grace_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-           sql_timestamp(now), limit)) {
+  for (const auto& row : in_due_order(txn, [&] {
+         return txn.exec_params(
+             std::string("SELECT ") + kColumns +
+                 " FROM api_keys WHERE replaced_by_key_id IS NOT NULL AND grace_ended_at IS NULL"
+                 " AND revoked_at IS NULL AND grace_expires_at <= $1::timestamptz"
+                 " ORDER BY api_keys.grace_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+             sql_timestamp(now), limit);
+       })) {
     keys.push_back(read_key(row));
   }
   return keys;

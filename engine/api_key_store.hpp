@@ -12,16 +12,45 @@
 
 namespace keyflow {
 
+// What rotating a key needs besides its row: the visible prefix and environment name its new
+// text carries, and its rotation webhook secret (sealed), which the replacement inherits.
+struct RotationInputs {
+  std::string key_prefix = "kf";  // the project's, or keyflow's own for a key of no project
+  std::string environment;        // the environment's name; empty for none
+  std::optional<Bytes> rotation_secret_sealed;
+};
+
+// A key locked for rotation, with what its rotation needs.
+struct LockedKey {
+  ApiKey key;
+  RotationInputs inputs;
+};
+
+// A key row to write: the key, its hash and its sealed rotation secret, if any.
+struct KeyRow {
+  const ApiKey& key;
+  const Bytes& key_hash;
+  const std::optional<Bytes>& rotation_secret_sealed;
+};
+
+// A rotated key's new state: replaced by `replaced_by`, working until grace_expires_at.
+struct Replacement {
+  std::string id;
+  std::string replaced_by;
+  TimePoint grace_expires_at;
+};
+
 // SQL for the api_keys table. Every function works inside the caller's transaction, so that
 // the service can add the outbox row to the same commit.
 class ApiKeyStore {
  public:
   static void insert(pqxx::work& txn, const ApiKey& key, const Bytes& key_hash,
                      const std::optional<Bytes>& rotation_secret_sealed = std::nullopt);
+  // Many rows in one statement (the scheduler's batches).
+  static void insert_many(pqxx::work& txn, const std::vector<KeyRow>& rows);
   // The rotation webhook's signing secret, sealed (engine/rotation_webhook.hpp's context).
   static void set_rotation_secret(pqxx::work& txn, const std::string& id,
                                   const std::optional<Bytes>& sealed, TimePoint at);
-  static std::optional<Bytes> rotation_secret(pqxx::work& txn, const std::string& id);
   static std::optional<ApiKey> find(pqxx::work& txn, const std::string& id);
   // Locks the row until the transaction ends: concurrent changes to one key serialize here,
   // which also keeps its outbox events in commit order.
@@ -48,8 +77,10 @@ class ApiKeyStore {
                                const std::vector<std::pair<std::string, TimePoint>>& uses);
 
   static void mark_revoked(pqxx::work& txn, const std::string& id, TimePoint at);
-  static void mark_replaced(pqxx::work& txn, const std::string& id, const std::string& replaced_by,
-                            TimePoint grace_expires_at, TimePoint at);
+  static void mark_replaced(pqxx::work& txn, const std::vector<Replacement>& replacements,
+                            TimePoint at);
+  // What rotating the key needs (see RotationInputs).
+  static RotationInputs rotation_inputs(pqxx::work& txn, const std::string& id);
 
   // Due-time sweeps, each locking what it returns (SKIP LOCKED: sweepers share the work).
   // Live keys (not revoked, not replaced) whose expires_at is within `warning` of now, not yet
@@ -65,8 +96,9 @@ class ApiKeyStore {
   static void set_grace_expires_at(pqxx::work& txn, const std::string& id, TimePoint until,
                                    TimePoint at);
 
-  // Keys whose next_rotation_at has come, locked, skipping rows another scheduler holds.
-  static std::vector<ApiKey> lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit);
+  // Keys whose next_rotation_at has come, locked, skipping rows another scheduler holds,
+  // each with its RotationInputs read by the same statement.
+  static std::vector<LockedKey> lock_due_for_rotation(pqxx::work& txn, TimePoint now, int limit);
 };
 
 }  // namespace keyflow

@@ -1,9 +1,18 @@
 #include "engine/cache_coherence_store.hpp"
 
+#include "engine/sql_values.hpp"
+
 namespace keyflow {
 
 void CacheCoherenceStore::notify_key_changed(pqxx::work& txn, const std::string& key_id) {
   txn.exec_params("SELECT pg_notify($1, 'k:' || $2)", kChannel, key_id);
+}
+
+void CacheCoherenceStore::notify_keys_changed(pqxx::work& txn,
+                                              const std::vector<std::string>& key_ids) {
+  if (key_ids.empty()) return;
+  txn.exec_params("SELECT pg_notify($1, 'k:' || id) FROM unnest($2::text[]) AS id", kChannel,
+                  text_array_literal(key_ids));
 }
 
 void CacheCoherenceStore::join(pqxx::connection& conn, const std::string& instance_id) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -14,6 +15,7 @@ class CacheCoherenceStore {
 
   // Inside a key change's transaction: every listener drops the key once it commits.
   static void notify_key_changed(pqxx::work& txn, const std::string& key_id);
+  static void notify_keys_changed(pqxx::work& txn, const std::vector<std::string>& key_ids);
 
   static void join(pqxx::connection& conn, const std::string& instance_id);
   // The heartbeat, with the newest ping this instance has answered.

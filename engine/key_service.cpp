@@ -504,14 +504,14 @@ Rotation KeyService::rotate(const Actor& actor, const std::string& id,
     auto key = ApiKeyStore::find_for_update(txn, id);
     if (!key) throw Error(errc::not_found, "key does not exist", "id");
     require_access(actor, Permission::update, tenant_of(*key), "key");
-    return rotate_locked(txn, actor, *key, options, now);
+    const auto inputs = ApiKeyStore::rotation_inputs(txn, id);
+    return std::move(rotate_locked(txn, actor, {{*key, inputs, options}}, now).front());
   });
   changed(id);
   return result;
 }
 
-std::string KeyService::queue_rotation_webhook(pqxx::work& txn, const Rotation& rotation,
-                                               TimePoint now) {
+RotationDelivery KeyService::rotation_delivery(const Rotation& rotation, TimePoint now) {
   RotationDelivery delivery;
   delivery.id = new_delivery_id();
   delivery.old_key_id = rotation.old_key.id;
@@ -527,8 +527,7 @@ std::string KeyService::queue_rotation_webhook(pqxx::work& txn, const Rotation& 
     delivery.key_sealed = box_.seal(rotation.plaintext, kRotationKeyContext);
   }
   delivery.next_attempt_at = now;
-  RotationDeliveryStore::insert(txn, delivery, now);
-  return delivery.id;
+  return delivery;
 }
 
 void KeyService::changed(const std::string& key_id) {
@@ -538,8 +537,19 @@ void KeyService::changed(const std::string& key_id) {
   if (barrier_) barrier_->await_everywhere();
 }
 
-Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
-                                   const RotateOptions& options, TimePoint now) {
+struct KeyService::PlannedRotation {
+  Rotation rotation;
+  Bytes key_hash;
+  std::optional<Bytes> secret_sealed;  // inherited by the replacement
+  std::vector<DomainEvent> events;
+  std::optional<RotationDelivery> delivery;
+};
+
+KeyService::PlannedRotation KeyService::plan_rotation(const Actor& actor,
+                                                      const LockedRotation& request,
+                                                      TimePoint now) {
+  const ApiKey& locked = request.key;
+  const RotateOptions& options = request.options;
   if (locked.revoked_at) throw Error(errc::key_revoked, "key is revoked", "id");
   if (locked.replaced_by_key_id) {
     // Refused rather than chained, so that two clients rotating the same key at once cannot
@@ -566,18 +576,11 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
   require_contained(actor, KeyGrant::of(locked), "this key");
   require_contained(actor, {locked.scopes, expires_at, locked.allowed_cidrs}, "the new key");
 
-  std::string prefix = "kf";
-  std::string environment;
-  if (locked.project_id) {
-    prefix = txn.exec_params1("SELECT key_prefix FROM projects WHERE id = $1::uuid",
-                              *locked.project_id)[0]
-                 .as<std::string>();
-  }
-  if (locked.environment_id) {
-    environment = environment_name(txn, *locked.environment_id, locked.project_id);
-  }
-  Rotation result;
-  result.plaintext = format_key(prefix, environment, random_key_secret());
+  PlannedRotation plan;
+  Rotation& result = plan.rotation;
+  result.plaintext =
+      format_key(request.inputs.key_prefix, request.inputs.environment, random_key_secret());
+  plan.key_hash = hasher_.hash(result.plaintext);
 
   ApiKey& fresh = result.new_key;
   fresh = locked;
@@ -595,28 +598,67 @@ Rotation KeyService::rotate_locked(pqxx::work& txn, const Actor& actor, const Ap
         next_rotation_after(options.due_at.value_or(now), *fresh.rotation_interval_days, now);
   }
   // The replacement signs its own rotation webhooks with the same secret.
-  const auto secret_sealed =
-      locked.has_rotation_secret ? ApiKeyStore::rotation_secret(txn, locked.id) : std::nullopt;
-  ApiKeyStore::insert(txn, fresh, hasher_.hash(result.plaintext), secret_sealed);
+  if (locked.has_rotation_secret) plan.secret_sealed = request.inputs.rotation_secret_sealed;
+  fresh.has_rotation_secret = plan.secret_sealed.has_value();
 
   result.old_key = locked;
   result.old_key.replaced_by_key_id = fresh.id;
   result.old_key.grace_expires_at = now + options.grace_period;
   result.old_key.next_rotation_at.reset();
-  ApiKeyStore::mark_replaced(txn, locked.id, fresh.id, *result.old_key.grace_expires_at, now);
 
   auto data = key_event_data(result.old_key, actor);
   data["old_key_id"] = result.old_key.id;
   data["new_key_id"] = fresh.id;
   data["new_key"] = to_json(fresh);
-  append_event(txn, key_event("api_key.rotated", result.old_key, std::move(data), now));
+  plan.events.push_back(key_event("api_key.rotated", result.old_key, std::move(data), now));
   // A consumer that follows keys sees the replacement arrive like any other key.
-  append_event(txn, key_event("api_key.created", fresh, key_event_data(fresh, actor), now));
-  if (fresh.rotation_webhook_url && secret_sealed) {
-    result.delivery_id = queue_rotation_webhook(txn, result, now);
+  plan.events.push_back(key_event("api_key.created", fresh, key_event_data(fresh, actor), now));
+  if (fresh.rotation_webhook_url && plan.secret_sealed) {
+    plan.delivery = rotation_delivery(result, now);
+    result.delivery_id = plan.delivery->id;
   }
-  CacheCoherenceStore::notify_key_changed(txn, locked.id);
-  return result;
+  return plan;
+}
+
+std::vector<Rotation> KeyService::rotate_locked(pqxx::work& txn, const Actor& actor,
+                                                const std::vector<LockedRotation>& batch,
+                                                TimePoint now,
+                                                std::vector<RefusedRotation>* refused) {
+  std::vector<PlannedRotation> plans;
+  plans.reserve(batch.size());
+  for (const auto& request : batch) {
+    try {
+      plans.push_back(plan_rotation(actor, request, now));
+    } catch (const Error& e) {
+      if (!refused) throw;
+      refused->push_back({request.key.id, e.what()});
+    }
+  }
+  std::vector<KeyRow> rows;
+  std::vector<Replacement> replacements;
+  std::vector<DomainEvent> events;
+  std::vector<RotationDelivery> deliveries;
+  std::vector<std::string> changed;
+  for (auto& plan : plans) {
+    const auto& r = plan.rotation;
+    rows.push_back({r.new_key, plan.key_hash, plan.secret_sealed});
+    replacements.push_back({r.old_key.id, r.new_key.id, *r.old_key.grace_expires_at});
+    std::move(plan.events.begin(), plan.events.end(), std::back_inserter(events));
+    if (plan.delivery) deliveries.push_back(std::move(*plan.delivery));
+    changed.push_back(r.old_key.id);
+  }
+  // The replacements first: the old keys' rows and the deliveries refer to them.
+  ApiKeyStore::insert_many(txn, rows);
+  ApiKeyStore::mark_replaced(txn, replacements, now);
+  append_events(txn, events);
+  RotationDeliveryStore::insert(txn, deliveries, now);
+  CacheCoherenceStore::notify_keys_changed(txn, changed);
+
+  std::vector<Rotation> rotations;
+  rotations.reserve(plans.size());
+  for (auto& plan : plans)
+    rotations.push_back(std::move(plan.rotation));
+  return rotations;
 }
 
 std::optional<ApiKey> KeyService::lookup(std::string_view key) {

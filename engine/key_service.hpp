@@ -8,11 +8,13 @@
 
 #include <pqxx/pqxx>
 
+#include "engine/api_key_store.hpp"
 #include "engine/clock.hpp"
 #include "engine/database.hpp"
 #include "engine/key_hasher.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/model.hpp"
+#include "engine/rotation_delivery_store.hpp"
 #include "engine/secret_box.hpp"
 #include "engine/verify_cache.hpp"
 
@@ -92,6 +94,20 @@ struct Rotation {
   std::optional<std::string> delivery_id;  // of the rotation webhook, when the key has one
 };
 
+// A key the caller has locked (ApiKeyStore::find_for_update or lock_due_for_rotation), to
+// rotate, with what its rotation needs.
+struct LockedRotation {
+  const ApiKey& key;
+  const RotationInputs& inputs;
+  RotateOptions options;
+};
+
+// A locked key whose rotation the rules refused; it is left as it was.
+struct RefusedRotation {
+  std::string key_id;
+  std::string reason;
+};
+
 struct VerifyRequest {
   std::string key;
   std::optional<std::string> ip;    // the caller's client address, checked against CIDRs
@@ -145,20 +161,27 @@ class KeyService {
   // The key behind a bearer credential, when it is VALID (and allowed from remote_ip).
   std::optional<ApiKey> authenticate(std::string_view key, std::string_view remote_ip);
 
-  // Rotates a key the caller has locked (find_for_update) inside the caller's transaction:
-  // the one path shared by the HTTP rotate and the scheduler. The replacement inherits the
+  // Rotates keys the caller has locked, inside the caller's transaction: the one path shared
+  // by the HTTP rotate (one key) and the scheduler (a batch). The replacement inherits the
   // schedule, the rotation webhook and its secret; when the key has a rotation webhook, the
-  // new plaintext is sealed for its delivery in the same transaction.
-  Rotation rotate_locked(pqxx::work& txn, const Actor& actor, const ApiKey& locked,
-                         const RotateOptions& options, TimePoint now);
+  // new plaintext is sealed for its delivery in the same transaction. Each key is held to
+  // the rules on its own: one refused is listed in `refused` and left as it was (without
+  // `refused`, its Error is thrown); the others are written together, a handful of
+  // statements whatever their number. Database errors throw, with nothing written.
+  std::vector<Rotation> rotate_locked(pqxx::work& txn, const Actor& actor,
+                                      const std::vector<LockedRotation>& batch, TimePoint now,
+                                      std::vector<RefusedRotation>* refused = nullptr);
 
   // Writes the recorded uses to last_used_at; returns how many keys were touched.
   std::size_t flush_usage();
 
  private:
   std::optional<ApiKey> lookup(std::string_view key);
-  // Seals the new key for its rotation webhook, in the rotation's transaction.
-  std::string queue_rotation_webhook(pqxx::work& txn, const Rotation& rotation, TimePoint now);
+  struct PlannedRotation;
+  // The rules of one rotation and everything it will write; touches no database.
+  PlannedRotation plan_rotation(const Actor& actor, const LockedRotation& locked, TimePoint now);
+  // The new key sealed for its rotation webhook.
+  RotationDelivery rotation_delivery(const Rotation& rotation, TimePoint now);
   // After a change to the key has committed: this process's cache, then everyone's.
   void changed(const std::string& key_id);
 

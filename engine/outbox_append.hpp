@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <pqxx/pqxx>
@@ -20,5 +21,7 @@ struct DomainEvent {
 // Inserts the event into the outbox inside the caller's transaction, so that the change and
 // its event commit together or not at all. Returns the event id (the CloudEvents ce_id).
 std::string append_event(pqxx::work& txn, const DomainEvent& event);
+// Many events in one statement, in the order given (their outbox ids ascend in that order).
+void append_events(pqxx::work& txn, const std::vector<DomainEvent>& events);
 
 }  // namespace keyflow

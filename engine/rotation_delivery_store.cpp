@@ -1,5 +1,8 @@
 #include "engine/rotation_delivery_store.hpp"
 
+#include <unordered_set>
+
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -16,27 +19,46 @@ std::optional<Bytes> optional_bytes(const pqxx::field& f) {
 
 }  // namespace
 
-void RotationDeliveryStore::insert(pqxx::work& txn, const RotationDelivery& d, TimePoint at) {
+void RotationDeliveryStore::insert(pqxx::work& txn, const std::vector<RotationDelivery>& deliveries,
+                                   TimePoint at) {
+  if (deliveries.empty()) return;
+  boost::json::array rows;
+  for (const auto& d : deliveries) {
+    rows.push_back({{"id", d.id},
+                    {"old_key_id", d.old_key_id},
+                    {"new_key_id", d.new_key_id},
+                    {"url", d.url},
+                    {"payload", d.payload},
+                    {"key_sealed", d.key_sealed ? boost::json::value(*bytea_param(d.key_sealed))
+                                                : boost::json::value(nullptr)},
+                    {"sealed_key", d.sealed_key ? boost::json::value(*d.sealed_key)
+                                                : boost::json::value(nullptr)},
+                    {"next_attempt_at", sql_timestamp(d.next_attempt_at)}});
+  }
   txn.exec_params(
       "INSERT INTO rotation_deliveries (id, old_key_id, new_key_id, url, payload, key_sealed,"
       " sealed_key, next_attempt_at, created_at, updated_at)"
-      " VALUES ($1, $2::uuid, $3::uuid, $4, $5::jsonb, $6::bytea, $7, $8::timestamptz,"
-      " $9::timestamptz, $9::timestamptz)",
-      d.id, d.old_key_id, d.new_key_id, d.url, boost::json::serialize(d.payload),
-      bytea_param(d.key_sealed), d.sealed_key, sql_timestamp(d.next_attempt_at), sql_timestamp(at));
+      " SELECT id, old_key_id, new_key_id, url, payload, key_sealed, sealed_key,"
+      "  next_attempt_at, $2::timestamptz, $2::timestamptz"
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id text, old_key_id uuid, new_key_id uuid,"
+      "  url text, payload jsonb, key_sealed bytea, sealed_key text, next_attempt_at timestamptz)",
+      boost::json::serialize(rows), sql_timestamp(at));
 }
 
-std::vector<DueRotationDelivery> RotationDeliveryStore::lock_due(pqxx::work& txn, TimePoint now,
-                                                                 std::size_t limit) {
-  const auto rows = txn.exec_params(
-      "SELECT d.id, d.url, d.attempts, d.payload::text, d.key_sealed, d.sealed_key,"
-      "  k.rotation_webhook_secret_sealed"
-      "  FROM rotation_deliveries d JOIN api_keys k ON k.id = d.old_key_id"
-      " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
-      "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
-      " ORDER BY d.next_attempt_at LIMIT $2"
-      " FOR UPDATE OF d SKIP LOCKED",
-      sql_timestamp(now), static_cast<long>(limit));
+std::vector<DueRotationDelivery> RotationDeliveryStore::lock_due(
+    pqxx::work& txn, TimePoint now, std::size_t limit, const std::vector<std::string>& skip_urls) {
+  const auto rows = in_due_order(txn, [&] {
+    return txn.exec_params(
+        "SELECT d.id, d.url, d.attempts, d.payload::text, d.key_sealed, d.sealed_key,"
+        "  k.rotation_webhook_secret_sealed"
+        "  FROM rotation_deliveries d JOIN api_keys k ON k.id = d.old_key_id"
+        " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
+        "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
+        "   AND NOT (d.url = ANY ($3::text[]))"
+        " ORDER BY d.next_attempt_at LIMIT $2"
+        " FOR UPDATE OF d SKIP LOCKED",
+        sql_timestamp(now), static_cast<long>(limit), text_array_literal(skip_urls));
+  });
   std::vector<DueRotationDelivery> due;
   for (const auto& row : rows) {
     DueRotationDelivery d;
@@ -60,27 +82,54 @@ void RotationDeliveryStore::lease(pqxx::work& txn, const std::vector<std::string
       sql_timestamp(lease_until), text_array_literal(ids));
 }
 
-bool RotationDeliveryStore::record_attempt(pqxx::work& txn, const std::string& id,
-                                           TimePoint lease_until, TimePoint attempted_at,
-                                           std::optional<int> status_code, int latency_ms,
-                                           const std::optional<std::string>& error,
-                                           const std::string& status, TimePoint next_attempt_at,
-                                           TimePoint now) {
-  txn.exec_params(
-      "INSERT INTO rotation_delivery_attempts (delivery_id, attempted_at, status_code,"
-      " latency_ms, error) VALUES ($1, $2::timestamptz, $3, $4, $5)",
-      id, sql_timestamp(attempted_at), status_code, latency_ms, error);
+std::vector<std::string> RotationDeliveryStore::record_attempts(
+    pqxx::work& txn, const std::vector<Attempt>& attempts, TimePoint now) {
+  if (attempts.empty()) return {};
+  const auto nullable = [](const auto& v) -> boost::json::value {
+    if (!v) return nullptr;
+    return boost::json::value(*v);
+  };
+  boost::json::array rows;
+  for (const auto& a : attempts) {
+    rows.push_back({{"id", a.delivery_id},
+                    {"lease_until", sql_timestamp(a.lease_until)},
+                    {"attempted_at", sql_timestamp(a.attempted_at)},
+                    {"status_code", nullable(a.status_code)},
+                    {"latency_ms", a.latency_ms},
+                    {"error", nullable(a.error)},
+                    {"status", a.status},
+                    {"next_attempt_at", sql_timestamp(a.next_attempt_at)}});
+  }
+  const auto json = boost::json::serialize(rows);
+  constexpr const char* kRows =
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id text, lease_until timestamptz,"
+      "  attempted_at timestamptz, status_code integer, latency_ms integer, error text,"
+      "  status text, next_attempt_at timestamptz)";
+  txn.exec_params(std::string("INSERT INTO rotation_delivery_attempts (delivery_id, attempted_at,"
+                              " status_code, latency_ms, error)"
+                              " SELECT id, attempted_at, status_code, latency_ms, error") +
+                      kRows,
+                  json);
   // Delivered: the key need not exist here any longer.
   const auto updated = txn.exec_params(
-      "UPDATE rotation_deliveries SET attempts = attempts + 1, status = $2,"
-      " next_attempt_at = $3::timestamptz, locked_until = NULL, last_status_code = $4,"
-      " last_error = $5, updated_at = $6::timestamptz,"
-      " key_sealed = CASE WHEN $2 = 'succeeded' THEN NULL ELSE key_sealed END,"
-      " sealed_key = CASE WHEN $2 = 'succeeded' THEN NULL ELSE sealed_key END"
-      " WHERE id = $1 AND locked_until = $7::timestamptz",
-      id, status, sql_timestamp(next_attempt_at), status_code, error, sql_timestamp(now),
-      sql_timestamp(lease_until));
-  return updated.affected_rows() > 0;
+      std::string(
+          "UPDATE rotation_deliveries d SET attempts = d.attempts + 1,"
+          " status = r.status, next_attempt_at = r.next_attempt_at, locked_until = NULL,"
+          " last_status_code = r.status_code, last_error = r.error,"
+          " updated_at = $2::timestamptz,"
+          " key_sealed = CASE WHEN r.status = 'succeeded' THEN NULL ELSE d.key_sealed END,"
+          " sealed_key = CASE WHEN r.status = 'succeeded' THEN NULL ELSE d.sealed_key END") +
+          kRows + " WHERE d.id = r.id AND d.locked_until = r.lease_until RETURNING d.id",
+      json, sql_timestamp(now));
+  std::vector<std::string> lost;
+  if (updated.size() == attempts.size()) return lost;
+  std::unordered_set<std::string> recorded;
+  for (const auto& row : updated)
+    recorded.insert(row[0].c_str());
+  for (const auto& a : attempts) {
+    if (!recorded.contains(a.delivery_id)) lost.push_back(a.delivery_id);
+  }
+  return lost;
 }
 
 void RotationDeliveryStore::release(pqxx::work& txn, const std::string& id, TimePoint lease_until) {
@@ -94,15 +143,18 @@ std::vector<RotationDeliveryStore::Undelivered>
 RotationDeliveryStore::lock_undelivered_near_grace_end(pqxx::work& txn, TimePoint now,
                                                        std::chrono::seconds lead, int limit) {
   std::vector<Undelivered> out;
-  for (const auto& row :
-       txn.exec_params("SELECT d.id, d.old_key_id::text FROM rotation_deliveries d"
-                       "  JOIN api_keys k ON k.id = d.old_key_id"
-                       " WHERE d.status IN ('pending', 'dead') AND NOT d.grace_extended"
-                       "   AND k.revoked_at IS NULL AND k.grace_expires_at > $1::timestamptz"
-                       "   AND k.grace_expires_at <= $1::timestamptz + make_interval(secs => $2)"
-                       " ORDER BY k.grace_expires_at LIMIT $3"
-                       " FOR UPDATE OF d, k SKIP LOCKED",
-                       sql_timestamp(now), static_cast<double>(lead.count()), limit)) {
+  for (const auto& row : in_due_order(txn, [&] {
+         return txn.exec_params(
+             "SELECT d.id, d.old_key_id::text FROM rotation_deliveries d"
+             "  JOIN api_keys k ON k.id = d.old_key_id"
+             " WHERE d.status IN ('pending', 'dead') AND NOT d.grace_extended"
+             "   AND k.revoked_at IS NULL AND k.replaced_by_key_id IS NOT NULL"
+             "   AND k.grace_ended_at IS NULL AND k.grace_expires_at > $1::timestamptz"
+             "   AND k.grace_expires_at <= $1::timestamptz + make_interval(secs => $2)"
+             " ORDER BY k.grace_expires_at LIMIT $3"
+             " FOR UPDATE OF d, k SKIP LOCKED",
+             sql_timestamp(now), static_cast<double>(lead.count()), limit);
+       })) {
     out.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
   }
   return out;

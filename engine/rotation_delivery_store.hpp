@@ -38,20 +38,35 @@ struct DueRotationDelivery {
 // SQL for rotation_deliveries and their attempts (schemas/sql/008_scheduled_rotation.sql).
 class RotationDeliveryStore {
  public:
-  static void insert(pqxx::work& txn, const RotationDelivery& delivery, TimePoint at);
+  // In one statement, however many.
+  static void insert(pqxx::work& txn, const std::vector<RotationDelivery>& deliveries,
+                     TimePoint at);
 
   // Due, pending deliveries whose lease is free, locked for this transaction (SKIP LOCKED);
   // at most limit. lease() then hides the ones taken from other senders until lease_until.
+  // Deliveries to the URLs in `skip_urls` are left alone (their senders are busy).
   static std::vector<DueRotationDelivery> lock_due(pqxx::work& txn, TimePoint now,
-                                                   std::size_t limit);
+                                                   std::size_t limit,
+                                                   const std::vector<std::string>& skip_urls);
   static void lease(pqxx::work& txn, const std::vector<std::string>& ids, TimePoint lease_until);
 
-  // One attempt and the delivery's new state, only while the lease is still ours (returns
-  // false otherwise). A success erases the key material.
-  static bool record_attempt(pqxx::work& txn, const std::string& id, TimePoint lease_until,
-                             TimePoint attempted_at, std::optional<int> status_code, int latency_ms,
-                             const std::optional<std::string>& error, const std::string& status,
-                             TimePoint next_attempt_at, TimePoint now);
+  // One attempt per record and each delivery's new state, in two statements whatever their
+  // number. A delivery's state changes only while its lease is still ours; returns the ids
+  // whose lease had run out (their attempts are recorded all the same). A success erases
+  // the key material.
+  struct Attempt {
+    std::string delivery_id;
+    TimePoint lease_until;  // the lease the attempt ran under
+    TimePoint attempted_at;
+    std::optional<int> status_code;
+    int latency_ms = 0;
+    std::optional<std::string> error;
+    std::string status;  // the delivery's new status
+    TimePoint next_attempt_at;
+  };
+  static std::vector<std::string> record_attempts(pqxx::work& txn,
+                                                  const std::vector<Attempt>& attempts,
+                                                  TimePoint now);
   static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
 
   // Undelivered rotations (pending or dead, not yet extended) whose old key's grace ends

@@ -33,6 +33,18 @@ std::optional<std::string> timestamp_param(const std::optional<TimePoint>& t);
 // A nullable bytea parameter, as PostgreSQL's hex input form ("\\x0a1b...").
 std::optional<std::string> bytea_param(const std::optional<std::vector<std::uint8_t>>& bytes);
 
+// Runs a due-time claim (ORDER BY due LIMIT n over a partial index) with sorting ruled out, so
+// that it walks the index in order and stops after n rows. Without this the planner sorts
+// every due row whenever a table's statistics are missing or stale (a fresh database, a burst
+// into a table autovacuum has not analysed yet): a claim of 64 then costs O(all due).
+template <class Claim>
+pqxx::result in_due_order(pqxx::work& txn, Claim&& claim) {
+  txn.exec("SET LOCAL enable_sort = off");
+  pqxx::result rows = claim();
+  txn.exec("SET LOCAL enable_sort = on");
+  return rows;
+}
+
 // Canonical 8-4-4-4-12 hex form; anything else is not an id of ours.
 bool is_uuid(std::string_view text);
 
