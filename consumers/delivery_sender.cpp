@@ -160,6 +160,12 @@ void DeliverySender::wait(std::stop_token& stop, std::chrono::milliseconds timeo
   std::unique_lock lock(mailbox_->mutex);
   mailbox_->changed.wait_for(lock, stop, timeout,
                              [&] { return mailbox_->woken || !mailbox_->finished.empty(); });
+  // Then gather for a moment: recording and claiming cost a few database round trips per
+  // round whatever their size, so rounds of one attempt each would cap the rate there.
+  if (!mailbox_->finished.empty() && options_.gather.count() > 0) {
+    mailbox_->changed.wait_for(lock, stop, options_.gather,
+                               [&] { return mailbox_->finished.size() * 2 >= in_flight_total_; });
+  }
   mailbox_->woken = false;
 }
 
@@ -169,10 +175,11 @@ void DeliverySender::run(std::stop_token stop) {
     auto pause = options_.poll_interval;
     try {
       record_finished();
-      const auto started = dispatch_due();
+      dispatch_due();
       failures = 0;
-      // A full batch may have left more due: look again at once while there is room.
-      if (started > 0 && in_flight_total_ < options_.max_in_flight) pause = {};
+      // Then wait for an attempt to finish (or a wake, or the poll interval). A claim takes
+      // all the room there is, so what it left is either not due or for endpoints at their
+      // cap; claiming again at once would scan those endpoints' due deliveries to find none.
     } catch (const std::exception& e) {
       ++failures;
       spdlog::warn("{}: sender: {}", queue_.name(), e.what());

@@ -24,12 +24,15 @@ struct SenderOptions {
   std::chrono::milliseconds request_timeout{30000};
   // How long a claimed delivery stays hidden from other senders. Zero: request_timeout + 30 s.
   std::chrono::milliseconds lease{0};
-  std::size_t max_in_flight = 64;
+  std::size_t max_in_flight = 128;
   // So that one slow receiver (a subscription, a rotation webhook URL) cannot take every slot,
   // while one fast receiver still gets deliveries in parallel.
-  std::size_t max_in_flight_per_subscription = 16;
+  std::size_t max_in_flight_per_subscription = 32;
   // How often the database is asked for due deliveries when nothing wakes the sender sooner.
   std::chrono::milliseconds poll_interval{200};
+  // Once an attempt has finished, how long to wait for half of those in flight to finish too,
+  // so that they are recorded and replaced together.
+  std::chrono::milliseconds gather{5};
   // On stop, how long to wait for attempts in flight before handing their leases back.
   std::chrono::milliseconds shutdown_grace{2000};
   std::string user_agent = "keyflow-webhooks/0.1";

@@ -5,6 +5,7 @@
 
 #include "engine/rotation_delivery_store.hpp"
 #include "engine/rotation_webhook.hpp"
+#include "engine/sql_values.hpp"
 
 namespace keyflow {
 
@@ -13,11 +14,16 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(
     const std::vector<std::string>& saturated,
     const std::function<bool(const std::string&)>& admit) {
   return pool_.transact([&](pqxx::work& txn) {
+    commit_without_waiting_for_disk(txn);
     std::vector<DueDelivery> due;
     std::vector<std::string> ids;
-    for (auto& row : RotationDeliveryStore::lock_due(txn, now, limit, saturated)) {
+    std::vector<std::string> picked;
+    for (const auto& candidate :
+         RotationDeliveryStore::due_candidates(txn, now, limit, saturated)) {
       // One group per destination URL, so that one slow owner cannot take every slot.
-      if (!admit(row.url)) continue;
+      if (admit(candidate.url)) picked.push_back(candidate.id);
+    }
+    for (auto& row : RotationDeliveryStore::lock_due(txn, picked, now)) {
       ids.push_back(row.id);
       DueDelivery d;
       d.claim = {row.id, row.url, lease_until, row.attempt};
@@ -58,8 +64,10 @@ void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, T
                         r.recorded_error(), std::string(f.outcome.status),
                         f.outcome.next_attempt_at});
   }
-  const auto lost = pool_.transact(
-      [&](pqxx::work& txn) { return RotationDeliveryStore::record_attempts(txn, attempts, now); });
+  const auto lost = pool_.transact([&](pqxx::work& txn) {
+    commit_without_waiting_for_disk(txn);
+    return RotationDeliveryStore::record_attempts(txn, attempts, now);
+  });
   for (const auto& id : lost) {
     spdlog::warn("rotation webhooks: lease on {} ran out before its attempt was recorded", id);
   }
@@ -67,6 +75,7 @@ void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, T
 
 void RotationDeliveryQueue::release(const std::vector<std::pair<std::string, TimePoint>>& leases) {
   pool_.transact([&](pqxx::work& txn) {
+    commit_without_waiting_for_disk(txn);
     for (const auto& [id, lease_until] : leases)
       RotationDeliveryStore::release(txn, id, lease_until);
   });

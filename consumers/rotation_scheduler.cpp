@@ -1,5 +1,7 @@
 #include "consumers/rotation_scheduler.hpp"
 
+#include <atomic>
+#include <future>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -67,14 +69,24 @@ int RotationScheduler::rotate_one_by_one(pqxx::work& txn, const Actor& actor,
 
 int RotationScheduler::run_once() {
   const auto now = clock_.now();
-  int rotated = 0;
-  for (;;) {
-    const auto round = rotate_batch(now);
-    rotated += round.rotated;
-    // A full batch may have left more due (a refused key stays due and is retried next round).
-    if (round.locked < options_.batch || round.rotated == 0) break;
-  }
-  if (rotated > 0) spdlog::info("rotated {} keys on schedule", rotated);
+  std::atomic<int> rotated{0};
+  const auto drain = [&] {
+    for (;;) {
+      const auto round = rotate_batch(now);
+      rotated += round.rotated;
+      // A full batch may have left more due (a refused key stays due, for the next round).
+      if (round.locked < options_.batch || round.rotated == 0) break;
+    }
+  };
+  // Workers each take batches (SKIP LOCKED keeps them apart), so that one plans its batch
+  // while the database writes another's.
+  std::vector<std::future<void>> others;
+  for (int i = 1; i < options_.workers; ++i)
+    others.push_back(std::async(std::launch::async, drain));
+  drain();
+  for (auto& other : others)
+    other.get();  // rethrows what a worker threw
+  if (rotated > 0) spdlog::info("rotated {} keys on schedule", rotated.load());
   if (lifecycle_) lifecycle_->sweep(now);
   return rotated;
 }

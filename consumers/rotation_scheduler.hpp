@@ -18,6 +18,7 @@ struct ScheduleOptions {
   // rotation_grace_seconds.
   std::chrono::seconds grace_period{24 * 3600};
   int batch = 200;  // keys per transaction
+  int workers = 2;  // batches in flight at once, each on its own connection
 };
 
 // Rotates keys whose next_rotation_at has come, through the same engine path as the HTTP

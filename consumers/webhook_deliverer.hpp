@@ -24,8 +24,8 @@ struct DeliverOptions {
   std::chrono::milliseconds request_timeout{30000};
   // Past the brief's minimum: what is consumed and how much is sent at once.
   std::vector<std::string> topics = all_topics();
-  std::size_t max_in_flight = 64;
-  std::size_t max_in_flight_per_subscription = 16;
+  std::size_t max_in_flight = 128;
+  std::size_t max_in_flight_per_subscription = 32;
   std::chrono::milliseconds poll_interval{200};
   std::string ca_file;                                 // extra trust anchors for HTTPS
   std::map<std::string, std::string> kafka_overrides;  // librdkafka properties

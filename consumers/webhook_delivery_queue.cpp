@@ -12,26 +12,39 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(
     const std::vector<std::string>& saturated,
     const std::function<bool(const std::string&)>& admit) {
   return pool_.transact([&](pqxx::work& txn) {
-    // Rows locked here and not leased below are simply left for the next round; the row locks
-    // keep other senders off them until this transaction ends.
-    const auto rows = in_due_order(txn, [&] {
+    commit_without_waiting_for_disk(txn);
+    // Two steps, so that only what is taken gets locked: read due deliveries in due order
+    // (no locks), pick by the caps, then lock those picked that are still due and free.
+    const auto candidates = in_due_order(txn, [&] {
       return txn.exec_params(
-          "SELECT d.id, d.subscription_id, d.attempts, d.body, s.url, s.secret_sealed"
+          "SELECT d.id, d.subscription_id::text"
           "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
           " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
           "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
           "   AND s.status = 'enabled'"
           "   AND NOT (d.subscription_id::text = ANY ($2::text[]))"
           " ORDER BY d.next_attempt_at"
-          " LIMIT $3"
-          " FOR UPDATE OF d SKIP LOCKED",
+          " LIMIT $3",
           sql_timestamp(now), text_array_literal(saturated), static_cast<long>(limit));
     });
+    std::vector<std::string> picked;
+    for (const auto& row : candidates) {
+      if (admit(row[1].c_str())) picked.push_back(row[0].c_str());
+    }
+    if (picked.empty()) return std::vector<DueDelivery>{};
+    const auto rows = txn.exec_params(
+        "SELECT d.id, d.subscription_id, d.attempts, d.body, s.url, s.secret_sealed"
+        "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+        " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
+        "   AND d.next_attempt_at <= $2::timestamptz"
+        "   AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
+        "   AND s.status = 'enabled'"
+        " FOR UPDATE OF d SKIP LOCKED",
+        text_array_literal(picked), sql_timestamp(now));
     std::vector<DueDelivery> due;
     std::vector<std::string> ids;
     for (const auto& row : rows) {
       const std::string subscription = row["subscription_id"].c_str();
-      if (!admit(subscription)) continue;
       DueDelivery d;
       d.claim.delivery_id = row["id"].c_str();
       d.claim.group = subscription;
@@ -61,6 +74,7 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(
 
 void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
   pool_.transact([&](pqxx::work& txn) {
+    commit_without_waiting_for_disk(txn);
     for (const auto& f : results) {
       const auto& r = f.response;
       const auto status_code = r.recorded_status();
@@ -91,6 +105,7 @@ void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, Ti
 
 void WebhookDeliveryQueue::release(const std::vector<std::pair<std::string, TimePoint>>& leases) {
   pool_.transact([&](pqxx::work& txn) {
+    commit_without_waiting_for_disk(txn);
     for (const auto& [id, lease_until] : leases) {
       txn.exec_params(
           "UPDATE webhook_deliveries SET locked_until = NULL"

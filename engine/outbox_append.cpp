@@ -1,6 +1,5 @@
 #include "engine/outbox_append.hpp"
 
-#include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "engine/sql_values.hpp"
@@ -19,21 +18,23 @@ std::string append_event(pqxx::work& txn, const DomainEvent& event) {
 
 void append_events(pqxx::work& txn, const std::vector<DomainEvent>& events) {
   if (events.empty()) return;
-  boost::json::array rows;
+  std::vector<std::string> types, ids, event_types, payloads, times;
   for (const auto& e : events) {
-    rows.push_back({{"aggregate_type", e.aggregate_type},
-                    {"aggregate_id", e.aggregate_id},
-                    {"event_type", e.event_type},
-                    {"payload", e.data},
-                    {"occurred_at", sql_timestamp(e.occurred_at)}});
+    types.push_back(e.aggregate_type);
+    ids.push_back(e.aggregate_id);
+    event_types.push_back(e.event_type);
+    payloads.push_back(boost::json::serialize(e.data));
+    times.push_back(sql_timestamp(e.occurred_at));
   }
-  // ORDER BY the position: nextval() numbers the rows in the order they are inserted.
+  // Column arrays rather than one JSON document: each payload is parsed once, as itself.
+  // WITH ORDINALITY and ORDER BY: nextval() numbers the rows in the order they are inserted.
   txn.exec_params(
       "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, occurred_at)"
-      " SELECT e->>'aggregate_type', e->>'aggregate_id', e->>'event_type', e->'payload',"
-      "  (e->>'occurred_at')::timestamptz"
-      " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n",
-      boost::json::serialize(rows));
+      " SELECT t, a, e, p::jsonb, o"
+      " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
+      "  WITH ORDINALITY AS r(t, a, e, p, o, n) ORDER BY n",
+      text_array_literal(types), text_array_literal(ids), text_array_literal(event_types),
+      text_array_literal(payloads), text_array_literal(times));
 }
 
 }  // namespace keyflow

@@ -45,20 +45,36 @@ void RotationDeliveryStore::insert(pqxx::work& txn, const std::vector<RotationDe
       boost::json::serialize(rows), sql_timestamp(at));
 }
 
-std::vector<DueRotationDelivery> RotationDeliveryStore::lock_due(
+std::vector<RotationDeliveryStore::Candidate> RotationDeliveryStore::due_candidates(
     pqxx::work& txn, TimePoint now, std::size_t limit, const std::vector<std::string>& skip_urls) {
   const auto rows = in_due_order(txn, [&] {
     return txn.exec_params(
-        "SELECT d.id, d.url, d.attempts, d.payload::text, d.key_sealed, d.sealed_key,"
-        "  k.rotation_webhook_secret_sealed"
-        "  FROM rotation_deliveries d JOIN api_keys k ON k.id = d.old_key_id"
-        " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
-        "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
-        "   AND NOT (d.url = ANY ($3::text[]))"
-        " ORDER BY d.next_attempt_at LIMIT $2"
-        " FOR UPDATE OF d SKIP LOCKED",
+        "SELECT id, url FROM rotation_deliveries"
+        " WHERE status = 'pending' AND next_attempt_at <= $1::timestamptz"
+        "   AND (locked_until IS NULL OR locked_until < $1::timestamptz)"
+        "   AND NOT (url = ANY ($3::text[]))"
+        " ORDER BY next_attempt_at LIMIT $2",
         sql_timestamp(now), static_cast<long>(limit), text_array_literal(skip_urls));
   });
+  std::vector<Candidate> candidates;
+  for (const auto& row : rows)
+    candidates.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+  return candidates;
+}
+
+std::vector<DueRotationDelivery> RotationDeliveryStore::lock_due(
+    pqxx::work& txn, const std::vector<std::string>& ids, TimePoint now) {
+  if (ids.empty()) return {};
+  // Still due and free: another sender may have taken one since it was read.
+  const auto rows = txn.exec_params(
+      "SELECT d.id, d.url, d.attempts, d.payload::text, d.key_sealed, d.sealed_key,"
+      "  k.rotation_webhook_secret_sealed"
+      "  FROM rotation_deliveries d JOIN api_keys k ON k.id = d.old_key_id"
+      " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
+      "   AND d.next_attempt_at <= $2::timestamptz"
+      "   AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
+      " FOR UPDATE OF d SKIP LOCKED",
+      text_array_literal(ids), sql_timestamp(now));
   std::vector<DueRotationDelivery> due;
   for (const auto& row : rows) {
     DueRotationDelivery d;

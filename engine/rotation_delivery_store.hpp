@@ -42,12 +42,21 @@ class RotationDeliveryStore {
   static void insert(pqxx::work& txn, const std::vector<RotationDelivery>& deliveries,
                      TimePoint at);
 
-  // Due, pending deliveries whose lease is free, locked for this transaction (SKIP LOCKED);
-  // at most limit. lease() then hides the ones taken from other senders until lease_until.
-  // Deliveries to the URLs in `skip_urls` are left alone (their senders are busy).
-  static std::vector<DueRotationDelivery> lock_due(pqxx::work& txn, TimePoint now,
-                                                   std::size_t limit,
-                                                   const std::vector<std::string>& skip_urls);
+  // Claiming is two steps, so that only what the sender takes is locked: due_candidates reads
+  // (without locking) at most `limit` due, pending deliveries whose lease is free, in due
+  // order, leaving out the URLs in `skip_urls` (their senders are busy); the sender picks
+  // from them by its caps, and lock_due locks those picked that are still due and free
+  // (SKIP LOCKED), with what sending them needs. lease() then hides them from other senders
+  // until lease_until.
+  struct Candidate {
+    std::string id;
+    std::string url;
+  };
+  static std::vector<Candidate> due_candidates(pqxx::work& txn, TimePoint now, std::size_t limit,
+                                               const std::vector<std::string>& skip_urls);
+  static std::vector<DueRotationDelivery> lock_due(pqxx::work& txn,
+                                                   const std::vector<std::string>& ids,
+                                                   TimePoint now);
   static void lease(pqxx::work& txn, const std::vector<std::string>& ids, TimePoint lease_until);
 
   // One attempt per record and each delivery's new state, in two statements whatever their

@@ -45,6 +45,14 @@ pqxx::result in_due_order(pqxx::work& txn, Claim&& claim) {
   return rows;
 }
 
+// For transactions whose loss in a crash only repeats work: the commit returns before its WAL
+// reaches the disk (synchronous_commit = off), and a crash may forget the last few such
+// commits. Delivery leases and attempt records qualify: forgotten, a delivery is simply due
+// again and sent once more under the same webhook-id, which is at least once as promised.
+inline void commit_without_waiting_for_disk(pqxx::work& txn) {
+  txn.exec("SET LOCAL synchronous_commit = off");
+}
+
 // Canonical 8-4-4-4-12 hex form; anything else is not an id of ours.
 bool is_uuid(std::string_view text);
 

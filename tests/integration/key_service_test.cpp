@@ -252,6 +252,48 @@ TEST_F(KeyServiceTest, ConcurrentSchedulersRotateEachDueKeyExactlyOnce) {
   EXPECT_EQ(f.count("SELECT count(*) FROM rotation_deliveries"), 20);
 }
 
+TEST_F(KeyServiceTest, SchedulerRotatesMoreDueKeysThanOneBatchInOneRound) {
+  const auto request = scheduled_key(1, 1s);
+  for (int i = 0; i < 25; ++i)
+    f.keys.create(Actor::admin(), request);
+  f.clock.advance(2s);
+  RotationScheduler scheduler(f.pool, f.keys, f.clock, {10ms, 60s, 10});
+  EXPECT_EQ(scheduler.run_once(), 25) << "three batches of at most 10";
+  EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.rotated'"), 25);
+  EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.created'"
+                    " AND payload->>'rotated_from' IS NOT NULL"),
+            25);
+  EXPECT_EQ(f.count("SELECT count(*) FROM rotation_deliveries WHERE key_sealed IS NOT NULL"), 25);
+  // Each replacement verifies, and its hash is the one written for it.
+  EXPECT_EQ(f.count("SELECT count(DISTINCT key_hash) FROM api_keys"), 50);
+}
+
+TEST_F(KeyServiceTest, AKeyTheDatabaseRefusesToRotateDoesNotHoldBackItsBatch) {
+  const auto request = scheduled_key(1, 1s);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i)
+    ids.push_back(f.keys.create(Actor::admin(), request).key.id);
+  // The database refuses the replacement of one key only, as a full disk or a corrupt row
+  // would: the set-based write of the batch fails, and the scheduler goes key by key.
+  f.pool.transact([&](pqxx::work& txn) {
+    txn.exec(
+        "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN IF NEW.rotated_from = '" +
+        ids[2] +
+        "' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;"
+        "CREATE TRIGGER refuse_one BEFORE INSERT ON api_keys"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_one()");
+  });
+  f.clock.advance(2s);
+  RotationScheduler scheduler(f.pool, f.keys, f.clock, {10ms, 60s, 100});
+  EXPECT_EQ(scheduler.run_once(), 4);
+  EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE event_type = 'api_key.rotated'"), 4);
+  const auto refused = f.keys.get(Actor::admin(), ids[2]);
+  EXPECT_FALSE(refused.replaced_by_key_id);
+  EXPECT_TRUE(refused.next_rotation_at) << "still due, tried again next round";
+  EXPECT_EQ(f.count("SELECT count(*) FROM rotation_deliveries"), 4);
+}
+
 TEST_F(KeyServiceTest, AScheduleNeedsARotationWebhook) {
   auto request = new_key();
   request.rotation_interval_days = 30;
