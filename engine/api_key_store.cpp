@@ -289,22 +289,23 @@ std::vector<LockedKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimeP
   return keys;
 }
 
-// The expiry sweeps repeat api_keys_expiry_due's predicate so that the planner can use it.
+// The expiry sweeps start from api_keys_expiry_due's predicate, so that the planner uses it.
+constexpr const char* kExpiryDue =
+    " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
+    " AND (expiring_sent_for IS DISTINCT FROM expires_at"
+    "      OR expired_sent_for IS DISTINCT FROM expires_at)";
+
 std::vector<ApiKey> ApiKeyStore::lock_expiring(pqxx::work& txn, TimePoint now,
                                                std::chrono::seconds warning, int limit) {
   std::vector<ApiKey> keys;
   for (const auto& row : in_due_order(txn, [&] {
-         return txn.exec_params(
-             std::string("SELECT ") + kColumns +
-                 " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
-                 " AND (expiring_sent_for IS DISTINCT FROM expires_at"
-                 "      OR expired_sent_for IS DISTINCT FROM expires_at)"
-                 " AND expires_at > $1::timestamptz"
-                 " AND expires_at <= $1::timestamptz + make_interval(secs => $2)"
-                 " AND expiring_sent_for IS DISTINCT FROM expires_at"
-                 " AND replaced_by_key_id IS NULL"
-                 " ORDER BY api_keys.expires_at LIMIT $3 FOR UPDATE SKIP LOCKED",
-             sql_timestamp(now), static_cast<double>(warning.count()), limit);
+         return txn.exec_params(std::string("SELECT ") + kColumns + kExpiryDue +
+                                    " AND expires_at > $1::timestamptz"
+                                    " AND expires_at <= $1::timestamptz + make_interval(secs => $2)"
+                                    " AND expiring_sent_for IS DISTINCT FROM expires_at"
+                                    " AND replaced_by_key_id IS NULL"
+                                    " ORDER BY api_keys.expires_at LIMIT $3 FOR UPDATE SKIP LOCKED",
+                                sql_timestamp(now), static_cast<double>(warning.count()), limit);
        })) {
     keys.push_back(read_key(row));
   }
@@ -314,16 +315,12 @@ std::vector<ApiKey> ApiKeyStore::lock_expiring(pqxx::work& txn, TimePoint now,
 std::vector<ApiKey> ApiKeyStore::lock_expired(pqxx::work& txn, TimePoint now, int limit) {
   std::vector<ApiKey> keys;
   for (const auto& row : in_due_order(txn, [&] {
-         return txn.exec_params(
-             std::string("SELECT ") + kColumns +
-                 " FROM api_keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL"
-                 " AND (expiring_sent_for IS DISTINCT FROM expires_at"
-                 "      OR expired_sent_for IS DISTINCT FROM expires_at)"
-                 " AND expires_at <= $1::timestamptz"
-                 " AND expired_sent_for IS DISTINCT FROM expires_at"
-                 " AND replaced_by_key_id IS NULL"
-                 " ORDER BY api_keys.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-             sql_timestamp(now), limit);
+         return txn.exec_params(std::string("SELECT ") + kColumns + kExpiryDue +
+                                    " AND expires_at <= $1::timestamptz"
+                                    " AND expired_sent_for IS DISTINCT FROM expires_at"
+                                    " AND replaced_by_key_id IS NULL"
+                                    " ORDER BY api_keys.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                                sql_timestamp(now), limit);
        })) {
     keys.push_back(read_key(row));
   }
