@@ -163,4 +163,23 @@ std::optional<std::vector<std::string>> JsonInput::optional_strings(std::string_
   return out;
 }
 
+std::optional<std::vector<std::string>> JsonInput::optional_string_list(
+    std::string_view name) const {
+  const auto* v = find(name);
+  if (v == nullptr || !v->is_string()) return optional_strings(name);
+  std::vector<std::string> out;
+  std::string_view rest = v->as_string();
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+      item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+      item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
+}
+
 }  // namespace keyflow::http

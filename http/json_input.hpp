@@ -34,6 +34,8 @@ class JsonInput {
   std::optional<TimePoint> optional_time(std::string_view name) const;
   // nullopt when absent; an array of strings otherwise.
   std::optional<std::vector<std::string>> optional_strings(std::string_view name) const;
+  // As optional_strings, or one string of comma-separated items ("READ,CREATE"), trimmed.
+  std::optional<std::vector<std::string>> optional_string_list(std::string_view name) const;
 
  private:
   const boost::json::value* find(std::string_view name) const;

@@ -9,19 +9,38 @@ namespace {
 
 constexpr std::int64_t kMaxGraceSeconds = 90L * 24 * 3600;
 
+// Seed 001 writes key_name and key_scope where seed 002 writes name and scopes, so a client
+// written from either works. The name the body uses for the field; both at once is refused.
+std::string_view field_or_alias(const JsonInput& in, std::string_view field,
+                                std::string_view alias) {
+  if (in.has(field) && in.has(alias)) {
+    throw Error(errc::invalid_argument,
+                "give " + std::string(field) + " or " + std::string(alias) + ", not both",
+                std::string(alias));
+  }
+  return in.has(alias) ? alias : field;
+}
+
+// Scopes as seed 002 writes them (an array), or as seed 001's key_scope: an array, or the
+// comma-separated string of its example ("READ,CREATE").
+std::optional<std::vector<std::string>> read_scopes(const JsonInput& in) {
+  const auto field = field_or_alias(in, "scopes", "key_scope");
+  return field == "key_scope" ? in.optional_string_list(field) : in.optional_strings(field);
+}
+
 }  // namespace
 
 NewKey read_new_key(std::string_view body) {
-  const JsonInput in(
-      body, {"project_id", "organization_id", "environment_id", "name", "scopes", "expires_at",
-             "rotation_interval_days", "next_rotation_at", "rotation_webhook_url",
-             "rotation_public_key", "rotation_grace_seconds", "enabled", "meta", "allowed_cidrs"});
+  const JsonInput in(body, {"project_id", "organization_id", "environment_id", "name", "key_name",
+                            "scopes", "key_scope", "expires_at", "rotation_interval_days",
+                            "next_rotation_at", "rotation_webhook_url", "rotation_public_key",
+                            "rotation_grace_seconds", "enabled", "meta", "allowed_cidrs"});
   NewKey key;
   key.project_id = in.optional_string("project_id");
   key.organization_id = in.optional_string("organization_id");
   key.environment_id = in.optional_string("environment_id");
-  key.name = in.required_string("name");
-  key.scopes = in.optional_strings("scopes").value_or(std::vector<std::string>{});
+  key.name = in.required_string(field_or_alias(in, "name", "key_name"));
+  key.scopes = read_scopes(in).value_or(std::vector<std::string>{});
   key.expires_at = in.optional_time("expires_at");
   if (auto days = in.optional_int("rotation_interval_days", 1, 3650)) {
     key.rotation_interval_days = static_cast<int>(*days);
@@ -39,22 +58,26 @@ NewKey read_new_key(std::string_view body) {
 }
 
 KeyPatch read_key_patch(std::string_view body) {
-  const JsonInput in(body, {"name", "scopes", "expires_at", "rotation_interval_days",
-                            "rotation_webhook_url", "rotation_public_key", "rotation_grace_seconds",
-                            "environment_id", "enabled", "meta", "allowed_cidrs"});
-  auto not_null = [&](const char* field) {
+  const JsonInput in(
+      body, {"name", "key_name", "scopes", "key_scope", "expires_at", "rotation_interval_days",
+             "rotation_webhook_url", "rotation_public_key", "rotation_grace_seconds",
+             "environment_id", "enabled", "meta", "allowed_cidrs"});
+  auto not_null = [&](std::string_view field) {
     if (in.is_null(field)) {
-      throw Error(errc::invalid_argument, std::string(field) + " cannot be null", field);
+      throw Error(errc::invalid_argument, std::string(field) + " cannot be null",
+                  std::string(field));
     }
   };
   KeyPatch p;
-  if (in.has("name")) {
-    not_null("name");
-    p.name = in.required_string("name");
+  const auto name = field_or_alias(in, "name", "key_name");
+  if (in.has(name)) {
+    not_null(name);
+    p.name = in.required_string(name);
   }
-  if (in.has("scopes")) {
-    not_null("scopes");
-    p.scopes = in.optional_strings("scopes");
+  const auto scopes = field_or_alias(in, "scopes", "key_scope");
+  if (in.has(scopes)) {
+    not_null(scopes);
+    p.scopes = read_scopes(in);
   }
   if (in.has("expires_at")) p.expires_at = in.optional_time("expires_at");
   if (in.has("rotation_interval_days")) {

@@ -28,6 +28,50 @@ class HttpApiTest : public ::testing::Test {
   test::EngineFixture& f = server_.f;
 };
 
+TEST_F(HttpApiTest, SeedOneFieldNamesAreAcceptedBesideSeedTwos) {
+  const auto project = make_project();
+  // key_scope as seed 001's example writes it: one comma-separated string.
+  auto r = client().request("POST", "/v1/api-keys",
+                            R"({"key_name":"Backend API Key","key_scope":"READ, CREATE",)"
+                            R"("project_id":")" +
+                                project + R"("})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto key = r.json().as_object();
+  EXPECT_EQ(key.at("name"), "Backend API Key") << "responses keep seed 002's names";
+  EXPECT_EQ(key.at("scopes"), (json::array{"READ", "CREATE"}));
+  EXPECT_FALSE(key.contains("key_name"));
+  const std::string id(key.at("id").as_string());
+
+  // ... and as the array its table types it.
+  r = client().post(
+      "/v1/api-keys",
+      {{"key_name", "second"}, {"key_scope", json::array{"READ"}}, {"project_id", project}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json().at("scopes"), (json::array{"READ"}));
+
+  // PATCH takes them too.
+  r = client().request("PATCH", "/v1/api-keys/" + id,
+                       R"({"key_name":"renamed","key_scope":"READ"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("name"), "renamed");
+  EXPECT_EQ(r.json().at("scopes"), (json::array{"READ"}));
+
+  // Both forms of one field: refused, naming them, and nothing written.
+  const auto keys_before = f.count("SELECT count(*) FROM api_keys");
+  expect_error(
+      client().post("/v1/api-keys", {{"name", "a"}, {"key_name", "b"}, {"project_id", project}}),
+      422, "invalid_request", "key_name");
+  expect_error(client().post("/v1/api-keys", {{"name", "a"},
+                                              {"scopes", json::array{"READ"}},
+                                              {"key_scope", "READ"},
+                                              {"project_id", project}}),
+               422, "invalid_request", "key_scope");
+  expect_error(
+      client().post("/v1/api-keys", {{"key_name", "a"}, {"key_scope", 7}, {"project_id", project}}),
+      422, "invalid_request", "key_scope");
+  EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), keys_before);
+}
+
 TEST_F(HttpApiTest, CreateListGetRevokeAndVerifyAKey) {
   const auto project = make_project();
   const auto created = client().post(
