@@ -20,8 +20,6 @@ constexpr const char* kColumns =
     " array_to_json(allowed_cidrs)::text, encode(rotation_public_key, 'base64'),"
     " rotation_grace_seconds, rotated_from::text, rotation_webhook_secret_sealed IS NOT NULL";
 
-constexpr int kColumnCount = 23;
-
 // RotationInputs, as scalar sub-selects so that a FOR UPDATE beside them locks only the key.
 constexpr const char* kRotationInputColumns =
     "coalesce((SELECT p.key_prefix FROM projects p WHERE p.id = api_keys.project_id), 'kf'),"
@@ -29,7 +27,9 @@ constexpr const char* kRotationInputColumns =
     "  AND e.project_id = api_keys.project_id), ''),"
     " api_keys.rotation_webhook_secret_sealed";
 
-RotationInputs read_rotation_inputs(const pqxx::row& r, int first) {
+// From the row's last three columns (kRotationInputColumns come last).
+RotationInputs read_rotation_inputs(const pqxx::row& r) {
+  const auto first = static_cast<pqxx::row::size_type>(r.size() - 3);
   RotationInputs in;
   in.key_prefix = r[first].as<std::string>();
   in.environment = r[first + 1].as<std::string>();
@@ -95,40 +95,31 @@ void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash
 
 void ApiKeyStore::insert_many(pqxx::work& txn, const std::vector<KeyRow>& rows) {
   if (rows.empty()) return;
-  const auto optional_value = [](const auto& v) -> boost::json::value {
-    if (!v) return nullptr;
-    return boost::json::value_from(*v);
-  };
-  const auto strings = [](const std::vector<std::string>& items) {
-    boost::json::array a;
-    for (const auto& item : items)
-      a.emplace_back(item);
-    return a;
-  };
+  using boost::json::value_from;  // nullopt -> null, vectors -> arrays
   boost::json::array json;
   for (const auto& row : rows) {
     const ApiKey& k = row.key;
     json.push_back({
         {"id", k.id},
         {"organization_id", k.organization_id},
-        {"project_id", optional_value(k.project_id)},
-        {"environment_id", optional_value(k.environment_id)},
+        {"project_id", value_from(k.project_id)},
+        {"environment_id", value_from(k.environment_id)},
         {"name", k.name},
         {"key_prefix", k.key_prefix},
         {"key_hash", *bytea_param(row.key_hash)},
-        {"scopes", strings(k.scopes)},
+        {"scopes", value_from(k.scopes)},
         {"enabled", k.enabled},
-        {"expires_at", optional_value(timestamp_param(k.expires_at))},
+        {"expires_at", value_from(timestamp_param(k.expires_at))},
         {"created_at", sql_timestamp(k.created_at)},
-        {"rotation_interval_days", optional_value(k.rotation_interval_days)},
-        {"next_rotation_at", optional_value(timestamp_param(k.next_rotation_at))},
-        {"rotation_webhook_url", optional_value(k.rotation_webhook_url)},
-        {"meta", optional_value(k.meta)},
-        {"allowed_cidrs", strings(k.allowed_cidrs)},
-        {"rotation_public_key", optional_value(k.rotation_public_key)},
-        {"rotation_grace_seconds", optional_value(k.rotation_grace_seconds)},
-        {"rotated_from", optional_value(k.rotated_from)},
-        {"secret", optional_value(bytea_param(row.rotation_secret_sealed))},
+        {"rotation_interval_days", value_from(k.rotation_interval_days)},
+        {"next_rotation_at", value_from(timestamp_param(k.next_rotation_at))},
+        {"rotation_webhook_url", value_from(k.rotation_webhook_url)},
+        {"meta", value_from(k.meta)},
+        {"allowed_cidrs", value_from(k.allowed_cidrs)},
+        {"rotation_public_key", value_from(k.rotation_public_key)},
+        {"rotation_grace_seconds", value_from(k.rotation_grace_seconds)},
+        {"rotated_from", value_from(k.rotated_from)},
+        {"secret", value_from(bytea_param(row.rotation_secret_sealed))},
     });
   }
   // The same columns as insert(), from one JSON parameter: one round trip for the batch.
@@ -265,7 +256,7 @@ void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::vector<Replacement>&
 RotationInputs ApiKeyStore::rotation_inputs(pqxx::work& txn, const std::string& id) {
   const auto r = txn.exec_params(
       std::string("SELECT ") + kRotationInputColumns + " FROM api_keys WHERE id = $1::uuid", id);
-  return r.empty() ? RotationInputs{} : read_rotation_inputs(r[0], 0);
+  return r.empty() ? RotationInputs{} : read_rotation_inputs(r[0]);
 }
 
 std::vector<LockedKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimePoint now,
@@ -284,7 +275,7 @@ std::vector<LockedKey> ApiKeyStore::lock_due_for_rotation(pqxx::work& txn, TimeP
                  " ORDER BY api_keys.next_rotation_at LIMIT $2 FOR UPDATE SKIP LOCKED",
              sql_timestamp(now), limit);
        })) {
-    keys.push_back({read_key(row), read_rotation_inputs(row, kColumnCount)});
+    keys.push_back({read_key(row), read_rotation_inputs(row)});
   }
   return keys;
 }

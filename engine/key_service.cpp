@@ -638,21 +638,21 @@ std::vector<Rotation> KeyService::rotate_locked(pqxx::work& txn, const Actor& ac
   std::vector<Replacement> replacements;
   std::vector<DomainEvent> events;
   std::vector<RotationDelivery> deliveries;
-  std::vector<std::string> changed;
+  std::vector<std::string> changed_ids;
   for (auto& plan : plans) {
     const auto& r = plan.rotation;
     rows.push_back({r.new_key, plan.key_hash, plan.secret_sealed});
     replacements.push_back({r.old_key.id, r.new_key.id, *r.old_key.grace_expires_at});
     std::move(plan.events.begin(), plan.events.end(), std::back_inserter(events));
     if (plan.delivery) deliveries.push_back(std::move(*plan.delivery));
-    changed.push_back(r.old_key.id);
+    changed_ids.push_back(r.old_key.id);
   }
   // The replacements first: the old keys' rows and the deliveries refer to them.
   ApiKeyStore::insert_many(txn, rows);
   ApiKeyStore::mark_replaced(txn, replacements, now);
   append_events(txn, events);
   RotationDeliveryStore::insert(txn, deliveries, now);
-  CacheCoherenceStore::notify_keys_changed(txn, changed);
+  CacheCoherenceStore::notify_keys_changed(txn, changed_ids);
 
   std::vector<Rotation> rotations;
   rotations.reserve(plans.size());

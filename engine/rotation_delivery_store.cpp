@@ -5,6 +5,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
 
 #include "engine/sql_values.hpp"
 
@@ -29,10 +30,8 @@ void RotationDeliveryStore::insert(pqxx::work& txn, const std::vector<RotationDe
                     {"new_key_id", d.new_key_id},
                     {"url", d.url},
                     {"payload", d.payload},
-                    {"key_sealed", d.key_sealed ? boost::json::value(*bytea_param(d.key_sealed))
-                                                : boost::json::value(nullptr)},
-                    {"sealed_key", d.sealed_key ? boost::json::value(*d.sealed_key)
-                                                : boost::json::value(nullptr)},
+                    {"key_sealed", boost::json::value_from(bytea_param(d.key_sealed))},
+                    {"sealed_key", boost::json::value_from(d.sealed_key)},
                     {"next_attempt_at", sql_timestamp(d.next_attempt_at)}});
   }
   txn.exec_params(
@@ -101,18 +100,14 @@ void RotationDeliveryStore::lease(pqxx::work& txn, const std::vector<std::string
 std::vector<std::string> RotationDeliveryStore::record_attempts(
     pqxx::work& txn, const std::vector<Attempt>& attempts, TimePoint now) {
   if (attempts.empty()) return {};
-  const auto nullable = [](const auto& v) -> boost::json::value {
-    if (!v) return nullptr;
-    return boost::json::value(*v);
-  };
   boost::json::array rows;
   for (const auto& a : attempts) {
     rows.push_back({{"id", a.delivery_id},
                     {"lease_until", sql_timestamp(a.lease_until)},
                     {"attempted_at", sql_timestamp(a.attempted_at)},
-                    {"status_code", nullable(a.status_code)},
+                    {"status_code", boost::json::value_from(a.status_code)},
                     {"latency_ms", a.latency_ms},
-                    {"error", nullable(a.error)},
+                    {"error", boost::json::value_from(a.error)},
                     {"status", a.status},
                     {"next_attempt_at", sql_timestamp(a.next_attempt_at)}});
   }

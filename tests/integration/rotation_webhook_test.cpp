@@ -2,6 +2,7 @@
 // the secret the owner was given, retried with the same webhook-id, sealed to the owner's
 // public key when it has one; at rest the plaintext exists only sealed, and only until it
 // is delivered or the old key's grace ends. An undelivered rotation extends the grace once.
+#include <set>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,6 +16,7 @@
 #include "consumers/webhook_signature.hpp"
 #include "engine/key_lifecycle_service.hpp"
 #include "tests/support/engine_fixture.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
 namespace keyflow {
@@ -123,6 +125,59 @@ TEST_F(RotationWebhookTest, TheNewKeyArrivesSignedAndIsErasedAtRestOnceDelivered
             "t")
       << "the key stayed at rest after its delivery";
   EXPECT_EQ(column("SELECT count(*) FROM rotation_delivery_attempts"), "1");
+}
+
+TEST_F(RotationWebhookTest, TwoSendersShareABacklogAndDeliverEachRotationOnce) {
+  // More rotations than one claim takes, all to one URL, for two senders at once: each
+  // claim locks only what its caps let it take, so the two never send the same one.
+  constexpr int kRotations = 150;
+  std::set<std::string> expected;
+  for (int i = 0; i < kRotations; ++i) {
+    const auto created = make_key();
+    expected.insert(*f.keys.rotate(Actor::admin(), created.key.id, with_grace(3600s)).delivery_id);
+  }
+  WebhookClient other_client{io.get_executor(), client_options()};
+  RotationDeliveryQueue other_queue{f.pool, f.master_key};
+  DeliverySender other{other_queue, other_client, f.clock, sender_options()};
+  {
+    std::jthread first([&](std::stop_token stop) { sender.run(stop); });
+    std::jthread second([&](std::stop_token stop) { other.run(stop); });
+    ASSERT_TRUE(receiver.wait_for(kRotations, 30s)) << receiver.count();
+    ASSERT_TRUE(test::eventually(
+        [&] {
+          return column("SELECT count(*) FROM rotation_deliveries WHERE status = 'succeeded'") ==
+                 std::to_string(kRotations);
+        },
+        10s));
+  }
+  std::multiset<std::string> ids;
+  for (const auto& request : receiver.requests())
+    ids.insert(request.header("webhook-id"));
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kRotations)) << "a rotation was sent twice";
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()), expected);
+  EXPECT_EQ(column("SELECT count(*) FROM rotation_delivery_attempts"), std::to_string(kRotations));
+}
+
+TEST_F(RotationWebhookTest, AClaimNeverTakesWhatAnotherSenderLeasedAfterItLooked) {
+  for (int i = 0; i < 3; ++i)
+    f.keys.rotate(Actor::admin(), make_key().key.id, with_grace(3600s));
+  RotationDeliveryQueue other{f.pool, f.master_key};
+  const auto now = f.clock.now();
+  const auto lease = now + 60s;
+  std::size_t taken_by_other = 0;
+  bool looked = false;
+  // Between reading the due deliveries and locking the picked ones, the other sender leases
+  // all of them and commits.
+  const auto mine = queue.claim(now, lease, 10, {}, [&](const std::string&) {
+    if (!looked) {
+      looked = true;
+      taken_by_other =
+          other.claim(now, lease, 10, {}, [](const std::string&) { return true; }).size();
+    }
+    return true;
+  });
+  EXPECT_EQ(taken_by_other, 3u);
+  EXPECT_TRUE(mine.empty()) << "claimed deliveries another sender had leased";
 }
 
 TEST_F(RotationWebhookTest, AFailedPostIsRetriedWithTheSameWebhookId) {
