@@ -75,22 +75,28 @@ std::optional<ApiKey> first_key(const pqxx::result& r) {
 
 }  // namespace
 
-void ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash,
+bool ApiKeyStore::insert(pqxx::work& txn, const ApiKey& k, const Bytes& key_hash,
                          const std::optional<Bytes>& rotation_secret_sealed) {
-  txn.exec_params(
-      "INSERT INTO api_keys (id, organization_id, project_id, environment_id, name, key_prefix,"
-      " key_hash, scopes, enabled, expires_at, created_at, updated_at, rotation_interval_days,"
-      " next_rotation_at, rotation_webhook_url, meta, allowed_cidrs, rotation_public_key,"
-      " rotation_grace_seconds, rotated_from, rotation_webhook_secret_sealed)"
-      " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::text[], $9,"
-      " $10::timestamptz, $11::timestamptz, $11::timestamptz, $12, $13::timestamptz, $14,"
-      " $15::jsonb, $16::text[], decode($17, 'base64'), $18, $19::uuid, $20::bytea)",
-      k.id, k.organization_id, k.project_id, k.environment_id, k.name, k.key_prefix,
-      pqxx::binarystring(key_hash.data(), key_hash.size()), text_array_literal(k.scopes), k.enabled,
-      timestamp_param(k.expires_at), sql_timestamp(k.created_at), k.rotation_interval_days,
-      timestamp_param(k.next_rotation_at), k.rotation_webhook_url, k.meta,
-      text_array_literal(k.allowed_cidrs), k.rotation_public_key, k.rotation_grace_seconds,
-      k.rotated_from, bytea_param(rotation_secret_sealed));
+  return txn.exec_params(
+                "INSERT INTO api_keys (id, organization_id, project_id, environment_id, name, "
+                "key_prefix,"
+                " key_hash, scopes, enabled, expires_at, created_at, updated_at, "
+                "rotation_interval_days,"
+                " next_rotation_at, rotation_webhook_url, meta, allowed_cidrs, rotation_public_key,"
+                " rotation_grace_seconds, rotated_from, rotation_webhook_secret_sealed)"
+                " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5, $6, $7, $8::text[], "
+                "$9,"
+                " $10::timestamptz, $11::timestamptz, $11::timestamptz, $12, $13::timestamptz, $14,"
+                " $15::jsonb, $16::text[], decode($17, 'base64'), $18, $19::bigint, $20::bytea)"
+                " ON CONFLICT (id) DO NOTHING",
+                k.id, k.organization_id, k.project_id, k.environment_id, k.name, k.key_prefix,
+                pqxx::binarystring(key_hash.data(), key_hash.size()), text_array_literal(k.scopes),
+                k.enabled, timestamp_param(k.expires_at), sql_timestamp(k.created_at),
+                k.rotation_interval_days, timestamp_param(k.next_rotation_at),
+                k.rotation_webhook_url, k.meta, text_array_literal(k.allowed_cidrs),
+                k.rotation_public_key, k.rotation_grace_seconds, k.rotated_from,
+                bytea_param(rotation_secret_sealed))
+             .affected_rows() == 1;
 }
 
 void ApiKeyStore::insert_many(pqxx::work& txn, const std::vector<KeyRow>& rows) {
@@ -132,12 +138,13 @@ void ApiKeyStore::insert_many(pqxx::work& txn, const std::vector<KeyRow>& rows) 
       "  scopes, enabled, expires_at, created_at, created_at, rotation_interval_days,"
       "  next_rotation_at, rotation_webhook_url, meta::jsonb, allowed_cidrs,"
       "  decode(rotation_public_key, 'base64'), rotation_grace_seconds, rotated_from, secret"
-      " FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, organization_id uuid, project_id uuid,"
-      "  environment_id uuid, name text, key_prefix text, key_hash bytea, scopes text[],"
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, organization_id bigint, project_id "
+      "bigint,"
+      "  environment_id bigint, name text, key_prefix text, key_hash bytea, scopes text[],"
       "  enabled boolean, expires_at timestamptz, created_at timestamptz,"
       "  rotation_interval_days integer, next_rotation_at timestamptz, rotation_webhook_url text,"
       "  meta text, allowed_cidrs text[], rotation_public_key text,"
-      "  rotation_grace_seconds integer, rotated_from uuid, secret bytea)",
+      "  rotation_grace_seconds integer, rotated_from bigint, secret bytea)",
       boost::json::serialize(json));
 }
 
@@ -145,18 +152,18 @@ void ApiKeyStore::set_rotation_secret(pqxx::work& txn, const std::string& id,
                                       const std::optional<Bytes>& sealed, TimePoint at) {
   txn.exec_params(
       "UPDATE api_keys SET rotation_webhook_secret_sealed = $2::bytea,"
-      " updated_at = $3::timestamptz WHERE id = $1::uuid",
+      " updated_at = $3::timestamptz WHERE id = $1::bigint",
       id, bytea_param(sealed), sql_timestamp(at));
 }
 
 std::optional<ApiKey> ApiKeyStore::find(pqxx::work& txn, const std::string& id) {
   return first_key(txn.exec_params(
-      std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = $1::uuid", id));
+      std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = $1::bigint", id));
 }
 
 std::optional<ApiKey> ApiKeyStore::find_for_update(pqxx::work& txn, const std::string& id) {
   return first_key(txn.exec_params(
-      std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = $1::uuid FOR UPDATE", id));
+      std::string("SELECT ") + kColumns + " FROM api_keys WHERE id = $1::bigint FOR UPDATE", id));
 }
 
 std::optional<ApiKey> ApiKeyStore::find_by_hash(pqxx::work& txn, const Bytes& key_hash) {
@@ -169,9 +176,9 @@ std::vector<ApiKey> ApiKeyStore::list(pqxx::work& txn, const ListQuery& q) {
   // Optional filters as "param IS NULL OR ..." keep one static, prepared-friendly statement.
   const std::string sql =
       std::string("SELECT ") + kColumns +
-      " FROM api_keys WHERE ($1::uuid IS NULL OR organization_id = $1::uuid)"
-      " AND ($2::uuid IS NULL OR project_id = $2::uuid)"
-      " AND ($3::uuid IS NULL OR environment_id = $3::uuid)"
+      " FROM api_keys WHERE ($1::bigint IS NULL OR organization_id = $1::bigint)"
+      " AND ($2::bigint IS NULL OR project_id = $2::bigint)"
+      " AND ($3::bigint IS NULL OR environment_id = $3::bigint)"
       " AND ($4::text IS NULL"
       "  OR ($4 = 'revoked' AND revoked_at IS NOT NULL)"
       "  OR ($4 = 'active' AND revoked_at IS NULL"
@@ -180,7 +187,7 @@ std::vector<ApiKey> ApiKeyStore::list(pqxx::work& txn, const ListQuery& q) {
       "  OR ($4 = 'expired' AND revoked_at IS NULL"
       "      AND (expires_at <= $5::timestamptz OR (replaced_by_key_id IS NOT NULL"
       "           AND (grace_expires_at IS NULL OR grace_expires_at <= $5::timestamptz)))))"
-      " AND ($6::timestamptz IS NULL OR (created_at, id) < ($6::timestamptz, $7::uuid))"
+      " AND ($6::timestamptz IS NULL OR (created_at, id) < ($6::timestamptz, $7::bigint))"
       " ORDER BY api_keys.created_at DESC, api_keys.id DESC LIMIT $8";
   std::optional<std::string> after_time;
   std::optional<std::string> after_id;
@@ -201,10 +208,10 @@ void ApiKeyStore::update(pqxx::work& txn, const ApiKey& k, TimePoint at) {
   txn.exec_params(
       "UPDATE api_keys SET name = $2, scopes = $3::text[], expires_at = $4::timestamptz,"
       " rotation_interval_days = $5, next_rotation_at = $6::timestamptz,"
-      " rotation_webhook_url = $7, environment_id = $8::uuid, enabled = $9, meta = $10::jsonb,"
+      " rotation_webhook_url = $7, environment_id = $8::bigint, enabled = $9, meta = $10::jsonb,"
       " allowed_cidrs = $11::text[], updated_at = $12::timestamptz,"
       " rotation_public_key = decode($13, 'base64'), rotation_grace_seconds = $14"
-      " WHERE id = $1::uuid",
+      " WHERE id = $1::bigint",
       k.id, k.name, text_array_literal(k.scopes), timestamp_param(k.expires_at),
       k.rotation_interval_days, timestamp_param(k.next_rotation_at), k.rotation_webhook_url,
       k.environment_id, k.enabled, k.meta, text_array_literal(k.allowed_cidrs), sql_timestamp(at),
@@ -222,7 +229,7 @@ void ApiKeyStore::record_last_used(pqxx::work& txn,
   }
   txn.exec_params(
       "UPDATE api_keys SET last_used_at = v.t"
-      " FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, t)"
+      " FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, t)"
       " WHERE api_keys.id = v.id AND (last_used_at IS NULL OR last_used_at < v.t)",
       text_array_literal(ids), text_array_literal(times));
 }
@@ -230,7 +237,7 @@ void ApiKeyStore::record_last_used(pqxx::work& txn,
 void ApiKeyStore::mark_revoked(pqxx::work& txn, const std::string& id, TimePoint at) {
   txn.exec_params(
       "UPDATE api_keys SET revoked_at = $2::timestamptz, updated_at = $2::timestamptz,"
-      " next_rotation_at = NULL WHERE id = $1::uuid",
+      " next_rotation_at = NULL WHERE id = $1::bigint",
       id, sql_timestamp(at));
 }
 
@@ -247,7 +254,7 @@ void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::vector<Replacement>&
       "UPDATE api_keys k SET replaced_by_key_id = r.replaced_by,"
       " grace_expires_at = r.grace_expires_at, next_rotation_at = NULL,"
       " updated_at = $2::timestamptz"
-      " FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, replaced_by uuid,"
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, replaced_by bigint,"
       "  grace_expires_at timestamptz)"
       " WHERE k.id = r.id",
       boost::json::serialize(rows), sql_timestamp(at));
@@ -255,7 +262,7 @@ void ApiKeyStore::mark_replaced(pqxx::work& txn, const std::vector<Replacement>&
 
 RotationInputs ApiKeyStore::rotation_inputs(pqxx::work& txn, const std::string& id) {
   const auto r = txn.exec_params(
-      std::string("SELECT ") + kRotationInputColumns + " FROM api_keys WHERE id = $1::uuid", id);
+      std::string("SELECT ") + kRotationInputColumns + " FROM api_keys WHERE id = $1::bigint", id);
   return r.empty() ? RotationInputs{} : read_rotation_inputs(r[0]);
 }
 
@@ -319,7 +326,7 @@ std::vector<ApiKey> ApiKeyStore::lock_expired(pqxx::work& txn, TimePoint now, in
 }
 
 void ApiKeyStore::mark_expiring_sent(pqxx::work& txn, const ApiKey& key) {
-  txn.exec_params("UPDATE api_keys SET expiring_sent_for = $2::timestamptz WHERE id = $1::uuid",
+  txn.exec_params("UPDATE api_keys SET expiring_sent_for = $2::timestamptz WHERE id = $1::bigint",
                   key.id, timestamp_param(key.expires_at));
 }
 
@@ -327,7 +334,7 @@ void ApiKeyStore::mark_expired_sent(pqxx::work& txn, const ApiKey& key) {
   // An expired key needs no warning any more either.
   txn.exec_params(
       "UPDATE api_keys SET expired_sent_for = $2::timestamptz,"
-      " expiring_sent_for = $2::timestamptz WHERE id = $1::uuid",
+      " expiring_sent_for = $2::timestamptz WHERE id = $1::bigint",
       key.id, timestamp_param(key.expires_at));
 }
 
@@ -347,7 +354,7 @@ std::vector<ApiKey> ApiKeyStore::lock_grace_ended(pqxx::work& txn, TimePoint now
 }
 
 void ApiKeyStore::mark_grace_ended(pqxx::work& txn, const std::string& id, TimePoint at) {
-  txn.exec_params("UPDATE api_keys SET grace_ended_at = $2::timestamptz WHERE id = $1::uuid", id,
+  txn.exec_params("UPDATE api_keys SET grace_ended_at = $2::timestamptz WHERE id = $1::bigint", id,
                   sql_timestamp(at));
 }
 
@@ -355,7 +362,7 @@ void ApiKeyStore::set_grace_expires_at(pqxx::work& txn, const std::string& id, T
                                        TimePoint at) {
   txn.exec_params(
       "UPDATE api_keys SET grace_expires_at = $2::timestamptz, updated_at = $3::timestamptz"
-      " WHERE id = $1::uuid",
+      " WHERE id = $1::bigint",
       id, sql_timestamp(until), sql_timestamp(at));
 }
 

@@ -44,7 +44,8 @@ struct Replacement {
 // the service can add the outbox row to the same commit.
 class ApiKeyStore {
  public:
-  static void insert(pqxx::work& txn, const ApiKey& key, const Bytes& key_hash,
+  // False when key.id is taken (ids are random: draw another).
+  static bool insert(pqxx::work& txn, const ApiKey& key, const Bytes& key_hash,
                      const std::optional<Bytes>& rotation_secret_sealed = std::nullopt);
   // Many rows in one statement (the scheduler's batches).
   static void insert_many(pqxx::work& txn, const std::vector<KeyRow>& rows);

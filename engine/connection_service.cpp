@@ -1,8 +1,5 @@
 #include "engine/connection_service.hpp"
 
-#include <charconv>
-
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/access.hpp"
@@ -33,17 +30,8 @@ Tenant tenant_of(const Connection& c) {
   return {c.organization_id, c.project_id};
 }
 
-ConnectionId random_connection_id() {
-  for (;;) {
-    std::uint64_t bits = 0;
-    randombytes_buf(&bits, sizeof bits);
-    const auto id = static_cast<ConnectionId>(bits & static_cast<std::uint64_t>(kMaxConnectionId));
-    if (id != 0) return id;
-  }
-}
-
 ConnectionId require_connection_id(std::string_view text) {
-  const auto id = parse_connection_id(text);
+  const auto id = parse_id(text);
   if (!id) throw Error(errc::invalid_argument, "id is not a valid connection id", "id");
   return *id;
 }
@@ -99,8 +87,8 @@ const Connection& require_live(const Actor& actor, Permission permission,
 // The project a connection is created in or listed from; its organization.
 Tenant require_workspace(pqxx::work& txn, const Actor& actor, Permission permission,
                          const std::string& project_id) {
-  const auto r =
-      txn.exec_params("SELECT organization_id::text FROM projects WHERE id = $1::uuid", project_id);
+  const auto r = txn.exec_params("SELECT organization_id::text FROM projects WHERE id = $1::bigint",
+                                 project_id);
   if (r.empty()) throw Error(errc::not_found, kWorkspaceMissing, "project_id");
   Tenant tenant{r[0][0].as<std::string>(), project_id};
   if (!can_reach(actor, tenant)) throw Error(errc::not_found, kWorkspaceMissing, "project_id");
@@ -149,18 +137,6 @@ std::optional<ConnectionType> parse_connection_type(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<ConnectionId> parse_connection_id(std::string_view text) {
-  if (text.empty() || text.size() > 16) return std::nullopt;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  ConnectionId id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  if (id < 1 || id > kMaxConnectionId) return std::nullopt;
-  return id;
-}
-
 boost::json::object to_json(const Connection& c) {
   return {{"id", c.id},
           {"organization_id", c.organization_id},
@@ -194,10 +170,10 @@ CreatedConnection ConnectionService::create(const Actor& actor, const NewConnect
     c.created_at = now;
     // 2^53 ids make a collision all but impossible; should one happen, draw again.
     for (;;) {
-      c.id = random_connection_id();
+      c.id = random_id();
       const auto inserted = txn.exec_params(
           "INSERT INTO connections (id, organization_id, project_id, type, name, created_at)"
-          " VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6::timestamptz)"
+          " VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::timestamptz)"
           " ON CONFLICT (id) DO NOTHING RETURNING id",
           c.id, c.organization_id, c.project_id, std::string(to_string(c.type)), c.name,
           sql_timestamp(now));
@@ -229,7 +205,7 @@ std::vector<Connection> ConnectionService::list_by_project(const Actor& actor,
     require_workspace(txn, actor, Permission::read, project_id);
     std::vector<Connection> out;
     for (const auto& r : txn.exec_params(std::string("SELECT ") + kColumns +
-                                             " FROM connections c WHERE c.project_id = $1::uuid"
+                                             " FROM connections c WHERE c.project_id = $1::bigint"
                                              " AND c.deleted_at IS NULL"
                                              " ORDER BY c.created_at DESC, c.id DESC",
                                          project_id)) {

@@ -18,18 +18,13 @@
 
 namespace keyflow {
 
-// Connection ids are integers, as seed 003's URLs have them (/v1/connections/1371036433/...):
-// random in [1, 2^53), so that they say nothing about how many connections exist, cannot be
-// walked, and survive a JavaScript client's doubles.
+// Connection ids are ids (engine/ids.hpp) that seed 003's URLs and bodies show as integers
+// (/v1/connections/1371036433/...).
 using ConnectionId = std::int64_t;
-inline constexpr ConnectionId kMaxConnectionId = (ConnectionId{1} << 53) - 1;
 
 enum class ConnectionType { sdk, webhook };
 std::string_view to_string(ConnectionType type);
 std::optional<ConnectionType> parse_connection_type(std::string_view text);
-
-// The id in a URL: 1 to 16 decimal digits, at most kMaxConnectionId; nullopt otherwise.
-std::optional<ConnectionId> parse_connection_id(std::string_view text);
 
 // A source of events (an SDK or an incoming webhook) inside a project, which seed 003 calls a
 // workspace. Its event write keys say which connection an incoming event belongs to.

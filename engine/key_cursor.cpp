@@ -2,6 +2,7 @@
 
 #include "engine/encoding.hpp"
 #include "engine/errc.hpp"
+#include "engine/ids.hpp"
 #include "engine/sql_values.hpp"
 #include "engine/time_format.hpp"
 
@@ -24,7 +25,7 @@ KeyCursor decode_key_cursor(std::string_view text) {
   if (bar == std::string::npos) throw invalid();
   const auto at = parse_timestamp(decoded.substr(0, bar));
   auto id = decoded.substr(bar + 1);
-  if (!at || !is_uuid(id)) throw invalid();
+  if (!at || !is_id(id)) throw invalid();
   return {*at, std::move(id)};
 }
 

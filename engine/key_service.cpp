@@ -129,7 +129,7 @@ Owner resolve_owner(pqxx::work& txn, const NewKey& r) {
   if (r.project_id) {
     require_id(*r.project_id, "project_id");
     const auto row = txn.exec_params(
-        "SELECT organization_id::text, key_prefix FROM projects WHERE id = $1::uuid",
+        "SELECT organization_id::text, key_prefix FROM projects WHERE id = $1::bigint",
         *r.project_id);
     if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
     owner.tenant = {row[0][0].as<std::string>(), r.project_id};
@@ -140,7 +140,7 @@ Owner resolve_owner(pqxx::work& txn, const NewKey& r) {
     }
   } else if (r.organization_id) {
     require_id(*r.organization_id, "organization_id");
-    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid", *r.organization_id)
+    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint", *r.organization_id)
             .empty()) {
       throw Error(errc::not_found, "organization does not exist", "organization_id");
     }
@@ -159,9 +159,9 @@ std::string environment_name(pqxx::work& txn, const std::string& environment_id,
     throw Error(errc::invalid_argument, "only keys of a project have an environment",
                 "environment_id");
   }
-  const auto row =
-      txn.exec_params("SELECT name FROM environments WHERE id = $1::uuid AND project_id = $2::uuid",
-                      environment_id, *project_id);
+  const auto row = txn.exec_params(
+      "SELECT name FROM environments WHERE id = $1::bigint AND project_id = $2::bigint",
+      environment_id, *project_id);
   if (row.empty()) {
     throw Error(errc::not_found, "environment does not exist in this project", "environment_id");
   }
@@ -212,7 +212,7 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
 
     const std::string plaintext = format_key(owner.prefix, owner.environment, random_key_secret());
     ApiKey key;
-    key.id = new_uuid();
+    key.id = new_id();
     key.organization_id = owner.tenant.organization_id;
     key.project_id = owner.tenant.project_id;
     key.environment_id = request.environment_id;
@@ -241,7 +241,9 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
       secret_sealed = box_.seal(*created.rotation_webhook_secret, kRotationSecretContext);
       created.key.has_rotation_secret = true;
     }
-    ApiKeyStore::insert(txn, created.key, hasher_.hash(plaintext), secret_sealed);
+    const auto hash = hasher_.hash(plaintext);
+    while (!ApiKeyStore::insert(txn, created.key, hash, secret_sealed))
+      created.key.id = new_id();
     append_event(
         txn, key_event("api_key.created", created.key, key_event_data(created.key, actor), now));
     return created;
@@ -291,7 +293,7 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
     if (project_id) {
       require_id(*project_id, "project_id");
       const auto row = txn.exec_params(
-          "SELECT organization_id::text FROM projects WHERE id = $1::uuid", *project_id);
+          "SELECT organization_id::text FROM projects WHERE id = $1::bigint", *project_id);
       if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
       tenant = {row[0][0].as<std::string>(), project_id};
       if (organization_id && *organization_id != tenant.organization_id) {
@@ -299,7 +301,7 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
       }
     } else {
       require_id(*organization_id, "organization_id");
-      if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid", *organization_id)
+      if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint", *organization_id)
               .empty()) {
         throw Error(errc::not_found, "organization does not exist", "organization_id");
       }
@@ -584,7 +586,7 @@ KeyService::PlannedRotation KeyService::plan_rotation(const Actor& actor,
 
   ApiKey& fresh = result.new_key;
   fresh = locked;
-  fresh.id = new_uuid();
+  fresh.id = new_id();
   fresh.key_prefix = display_prefix(result.plaintext);
   fresh.created_at = now;
   fresh.last_used_at.reset();

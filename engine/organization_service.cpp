@@ -14,10 +14,10 @@ Organization OrganizationService::create_organization(const Actor& actor, const 
     throw Error(errc::forbidden, "only the admin token creates organizations");
   }
   require_name(name, "name");
-  Organization org{new_uuid(), name, clock_.now()};
+  Organization org{new_id(), name, clock_.now()};
   db_.transact([&](pqxx::work& txn) {
     txn.exec_params(
-        "INSERT INTO organizations (id, name, created_at) VALUES ($1::uuid, $2, $3::timestamptz)",
+        "INSERT INTO organizations (id, name, created_at) VALUES ($1::bigint, $2, $3::timestamptz)",
         org.id, org.name, sql_timestamp(org.created_at));
   });
   return org;
@@ -27,7 +27,7 @@ Organization OrganizationService::get_organization(const Actor& actor, const std
   require_id(id, "id");
   return db_.transact([&](pqxx::work& txn) {
     const auto r = txn.exec_params(
-        "SELECT id::text, name, created_at::text FROM organizations WHERE id = $1::uuid", id);
+        "SELECT id::text, name, created_at::text FROM organizations WHERE id = $1::bigint", id);
     if (r.empty()) throw Error(errc::not_found, "organization does not exist", "id");
     Organization org{r[0][0].as<std::string>(), r[0][1].as<std::string>(), timestamp_of(r[0][2])};
     require_access(actor, Permission::read, {org.id, std::nullopt}, "organization");
@@ -44,16 +44,16 @@ Project OrganizationService::create_project(const Actor& actor, const std::strin
     throw Error(errc::invalid_argument, "key_prefix must be 1-16 characters of a-z and 0-9",
                 "key_prefix");
   }
-  Project p{new_uuid(), organization_id, name, key_prefix, clock_.now()};
+  Project p{new_id(), organization_id, name, key_prefix, clock_.now()};
   db_.transact([&](pqxx::work& txn) {
-    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid", organization_id)
+    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint", organization_id)
             .empty()) {
       throw Error(errc::not_found, "organization does not exist", "organization_id");
     }
     require_access(actor, Permission::manage, {organization_id, std::nullopt}, "organization");
     txn.exec_params(
         "INSERT INTO projects (id, organization_id, name, key_prefix, created_at)"
-        " VALUES ($1::uuid, $2::uuid, $3, $4, $5::timestamptz)",
+        " VALUES ($1::bigint, $2::bigint, $3, $4, $5::timestamptz)",
         p.id, p.organization_id, p.name, p.key_prefix, sql_timestamp(p.created_at));
   });
   return p;
@@ -62,7 +62,7 @@ Project OrganizationService::create_project(const Actor& actor, const std::strin
 Project OrganizationService::load_project(pqxx::work& txn, const std::string& id) {
   const auto r = txn.exec_params(
       "SELECT id::text, organization_id::text, name, key_prefix, created_at::text"
-      " FROM projects WHERE id = $1::uuid",
+      " FROM projects WHERE id = $1::bigint",
       id);
   if (r.empty()) throw Error(errc::not_found, "project does not exist", "id");
   return Project{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
@@ -87,13 +87,13 @@ Environment OrganizationService::create_environment(const Actor& actor,
                 "name must be 1-16 characters of a-z and 0-9 (it becomes part of the key prefix)",
                 "name");
   }
-  Environment env{new_uuid(), project_id, name, clock_.now()};
+  Environment env{new_id(), project_id, name, clock_.now()};
   db_.transact([&](pqxx::work& txn) {
     const auto project = load_project(txn, project_id);
     require_access(actor, Permission::manage, {project.organization_id, project.id}, "project");
     const auto inserted = txn.exec_params(
         "INSERT INTO environments (id, project_id, name, created_at)"
-        " VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz) ON CONFLICT (project_id, name) DO "
+        " VALUES ($1::bigint, $2::bigint, $3, $4::timestamptz) ON CONFLICT (project_id, name) DO "
         "NOTHING"
         " RETURNING 1",
         env.id, env.project_id, env.name, sql_timestamp(env.created_at));
@@ -113,7 +113,7 @@ std::vector<Environment> OrganizationService::list_environments(const Actor& act
     std::vector<Environment> out;
     for (const auto& r : txn.exec_params(
              "SELECT id::text, project_id::text, name, created_at::text FROM environments"
-             " WHERE project_id = $1::uuid ORDER BY name",
+             " WHERE project_id = $1::bigint ORDER BY name",
              project_id)) {
       out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
                      timestamp_of(r[3])});

@@ -39,7 +39,7 @@ void RotationDeliveryStore::insert(pqxx::work& txn, const std::vector<RotationDe
       " sealed_key, next_attempt_at, created_at, updated_at)"
       " SELECT id, old_key_id, new_key_id, url, payload, key_sealed, sealed_key,"
       "  next_attempt_at, $2::timestamptz, $2::timestamptz"
-      " FROM jsonb_to_recordset($1::jsonb) AS r(id text, old_key_id uuid, new_key_id uuid,"
+      " FROM jsonb_to_recordset($1::jsonb) AS r(id text, old_key_id bigint, new_key_id bigint,"
       "  url text, payload jsonb, key_sealed bytea, sealed_key text, next_attempt_at timestamptz)",
       boost::json::serialize(rows), sql_timestamp(at));
 }
@@ -184,7 +184,7 @@ int RotationDeliveryStore::expire_undelivered(pqxx::work& txn, const std::string
   return static_cast<int>(
       txn.exec_params("UPDATE rotation_deliveries SET status = 'expired', key_sealed = NULL,"
                       " sealed_key = NULL, locked_until = NULL, updated_at = $2::timestamptz"
-                      " WHERE old_key_id = $1::uuid AND status IN ('pending', 'dead')",
+                      " WHERE old_key_id = $1::bigint AND status IN ('pending', 'dead')",
                       old_key_id, sql_timestamp(now))
           .affected_rows());
 }

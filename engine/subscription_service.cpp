@@ -36,7 +36,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
     organization_id = actor.organization_id;
     project_id = actor.project_id;
   }
-  sub.id = new_uuid();
+  sub.id = new_id();
   sub.url = request.url;
   sub.event_types = request.event_types;
   sub.organization_id = organization_id;
@@ -49,7 +49,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
   db_.transact([&](pqxx::work& txn) {
     if (sub.project_id) {
       const auto r = txn.exec_params(
-          "SELECT organization_id::text FROM projects WHERE id = $1::uuid", *sub.project_id);
+          "SELECT organization_id::text FROM projects WHERE id = $1::bigint", *sub.project_id);
       if (r.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
       const auto owner = r[0][0].as<std::string>();
       if (sub.organization_id && *sub.organization_id != owner) {
@@ -58,7 +58,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
       }
       sub.organization_id = owner;
     } else if (sub.organization_id &&
-               txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::uuid",
+               txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint",
                                *sub.organization_id)
                    .empty()) {
       throw Error(errc::not_found, "organization does not exist", "organization_id");
@@ -73,7 +73,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
     txn.exec_params(
         "INSERT INTO webhook_subscriptions (id, organization_id, project_id, url, event_types,"
         " secret_sealed, status, created_at)"
-        " VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5::text[], $6, $7, $8::timestamptz)",
+        " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::text[], $6, $7, $8::timestamptz)",
         sub.id, sub.organization_id, sub.project_id, sub.url, text_array_literal(sub.event_types),
         pqxx::binarystring(sealed.data(), sealed.size()), sub.status,
         sql_timestamp(sub.created_at));

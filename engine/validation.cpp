@@ -7,7 +7,7 @@
 #include <boost/url/parse.hpp>
 
 #include "engine/errc.hpp"
-#include "engine/sql_values.hpp"
+#include "engine/ids.hpp"
 
 namespace keyflow {
 
@@ -19,7 +19,13 @@ void require_name(std::string_view value, const std::string& field) {
 }
 
 void require_id(std::string_view value, const std::string& field) {
-  if (!is_uuid(value)) throw Error(errc::invalid_argument, field + " is not a valid id", field);
+  if (!is_id(value)) {
+    throw Error(
+        errc::invalid_argument,
+        field +
+            " is not a valid id: an integer from 1 to 2^53 - 1, as a number or a string of digits",
+        field);
+  }
 }
 
 void require_http_url(std::string_view value, const std::string& field) {

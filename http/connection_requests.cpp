@@ -7,7 +7,7 @@ namespace keyflow::http {
 NewConnection read_new_connection(std::string_view body) {
   const JsonInput in(body, {"project_id", "type", "name"});
   NewConnection request;
-  request.project_id = in.required_string("project_id");
+  request.project_id = in.required_id("project_id");
   request.type = in.required_string("type");
   request.name = in.required_string("name");
   return request;

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "engine/errc.hpp"
+#include "engine/ids.hpp"
 #include "engine/time_format.hpp"
 
 namespace keyflow::http {
@@ -105,6 +106,34 @@ std::optional<std::string> JsonInput::optional_string(std::string_view name) con
     throw Error(errc::invalid_argument, std::string(name) + " must be a string", std::string(name));
   }
   return std::string(v->as_string());
+}
+
+std::optional<std::string> JsonInput::optional_id(std::string_view name) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  std::optional<std::int64_t> id;
+  if (v->is_string()) {
+    id = parse_id(v->as_string());
+  } else if (v->is_int64() && v->as_int64() >= 1 && v->as_int64() <= kMaxId) {
+    id = v->as_int64();
+  } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(kMaxId)) {
+    id = static_cast<std::int64_t>(v->as_uint64());
+  }
+  if (!id) {
+    throw Error(errc::invalid_argument,
+                std::string(name) +
+                    " is not a valid id: an integer from 1 to 2^53 - 1, as a number or a string "
+                    "of digits",
+                std::string(name));
+  }
+  return std::to_string(*id);
+}
+
+std::string JsonInput::required_id(std::string_view name) const {
+  auto v = optional_id(name);
+  if (!v)
+    throw Error(errc::invalid_argument, std::string(name) + " is required", std::string(name));
+  return *v;
 }
 
 std::optional<std::int64_t> JsonInput::optional_int(std::string_view name, std::int64_t min,

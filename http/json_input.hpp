@@ -29,6 +29,10 @@ class JsonInput {
   // A JSON object, serialized.
   std::optional<std::string> optional_object(std::string_view name) const;
   std::optional<std::string> optional_string(std::string_view name) const;
+  // An id (engine/ids.hpp) given as a JSON integer (seed 001: "organization_id": 432) or as a
+  // string of digits (seed 002: "project_id": "string"), in its canonical digits.
+  std::optional<std::string> optional_id(std::string_view name) const;
+  std::string required_id(std::string_view name) const;
   std::optional<std::int64_t> optional_int(std::string_view name, std::int64_t min,
                                            std::int64_t max) const;
   std::optional<TimePoint> optional_time(std::string_view name) const;

@@ -36,9 +36,9 @@ NewKey read_new_key(std::string_view body) {
                             "next_rotation_at", "rotation_webhook_url", "rotation_public_key",
                             "rotation_grace_seconds", "enabled", "meta", "allowed_cidrs"});
   NewKey key;
-  key.project_id = in.optional_string("project_id");
-  key.organization_id = in.optional_string("organization_id");
-  key.environment_id = in.optional_string("environment_id");
+  key.project_id = in.optional_id("project_id");
+  key.organization_id = in.optional_id("organization_id");
+  key.environment_id = in.optional_id("environment_id");
   key.name = in.required_string(field_or_alias(in, "name", "key_name"));
   key.scopes = read_scopes(in).value_or(std::vector<std::string>{});
   key.expires_at = in.optional_time("expires_at");
@@ -94,7 +94,7 @@ KeyPatch read_key_patch(std::string_view body) {
     const auto grace = in.optional_int("rotation_grace_seconds", 0, kMaxGraceSeconds);
     p.rotation_grace_seconds = grace ? std::optional<int>(static_cast<int>(*grace)) : std::nullopt;
   }
-  if (in.has("environment_id")) p.environment_id = in.optional_string("environment_id");
+  if (in.has("environment_id")) p.environment_id = in.optional_id("environment_id");
   if (in.has("enabled")) {
     not_null("enabled");
     p.enabled = in.optional_bool("enabled");

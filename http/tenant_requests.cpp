@@ -12,7 +12,7 @@ std::string read_name_request(std::string_view body) {
 NewProjectRequest read_new_project(std::string_view body) {
   const JsonInput in(body, {"organization_id", "name", "key_prefix"});
   NewProjectRequest r;
-  r.organization_id = in.required_string("organization_id");
+  r.organization_id = in.required_id("organization_id");
   r.name = in.required_string("name");
   r.key_prefix = in.optional_string("key_prefix").value_or("kf");
   return r;

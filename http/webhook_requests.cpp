@@ -9,8 +9,8 @@ NewSubscription read_new_subscription(std::string_view body) {
   NewSubscription request;
   request.url = in.required_string("url");
   request.event_types = in.optional_strings("event_types").value_or(std::vector<std::string>{});
-  request.project_id = in.optional_string("project_id");
-  request.organization_id = in.optional_string("organization_id");
+  request.project_id = in.optional_id("project_id");
+  request.organization_id = in.optional_id("organization_id");
   return request;
 }
 

@@ -13,6 +13,7 @@
 
 #include "engine/connection_service.hpp"
 #include "engine/encoding.hpp"
+#include "engine/ids.hpp"
 #include "engine/key_hasher.hpp"
 #include "engine/write_key.hpp"
 #include "http/connection_routes.hpp"
@@ -25,7 +26,7 @@ namespace {
 
 namespace json = boost::json;
 constexpr const char* kAdminToken = "test-admin-token";
-constexpr const char* kUnknownProject = "00000000-0000-4000-8000-000000000000";
+constexpr const char* kUnknownProject = "4503599627370497";
 constexpr const char* kUnknownConnection = "1371036433";
 
 struct Counts {
@@ -175,7 +176,7 @@ TEST_F(ConnectionApiTest, CreateReturnsTheConnectionWithItsFirstKey) {
   }
   ASSERT_TRUE(created.at("id").is_int64());
   EXPECT_GT(created.at("id").as_int64(), 0);
-  EXPECT_LE(created.at("id").as_int64(), kMaxConnectionId);
+  EXPECT_LE(created.at("id").as_int64(), kMaxId);
   EXPECT_EQ(created.at("organization_id").as_string(), project.organization_id);
   EXPECT_EQ(created.at("project_id").as_string(), project.id);
   EXPECT_EQ(created.at("type").as_string(), "webhook");
@@ -410,7 +411,7 @@ TEST_F(ConnectionApiTest, AConnectionWhoseWorkspaceIsGoneAnswersWorkspaceDoesNot
   // project deletion would, without the foreign key that stops it today.
   f.pool.transact([&](pqxx::work& txn) {
     txn.exec("ALTER TABLE connections DROP CONSTRAINT connections_project_id_fkey");
-    txn.exec_params("DELETE FROM projects WHERE id = $1::uuid", project.id);
+    txn.exec_params("DELETE FROM projects WHERE id = $1::bigint", project.id);
   });
   const auto before = counts();
   for (const auto& r :
@@ -451,7 +452,7 @@ TEST_F(ConnectionApiTest, BadInputIs422NamingTheFieldAndWritesNothing) {
   expect_error(client().post(keys_path(id), {{"name", "x"}}), 422, "invalid_request", {}, "name");
 
   for (const char* bad : {"abc", "0", "-1", "+5", "1.5", "9007199254740992", "12345678901234567",
-                          "00000000-0000-4000-8000-000000000000"}) {
+                          "00000000-0000-4000-8000-000000000000", "0123"}) {
     expect_error(client().get(std::string("/v1/connections/") + bad), 422, "invalid_request",
                  "id is not a valid connection id", "id");
     expect_error(client().get(keys_path(bad)), 422, "invalid_request", {}, "id");

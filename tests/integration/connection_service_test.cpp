@@ -20,7 +20,7 @@ namespace {
 Actor key_actor(const std::string& org, std::optional<std::string> project,
                 std::vector<std::string> scopes) {
   ApiKey k;
-  k.id = "a1b2c3d4-0000-4000-8000-000000000001";
+  k.id = "4503599627370497";
   k.organization_id = org;
   k.project_id = std::move(project);
   k.scopes = std::move(scopes);

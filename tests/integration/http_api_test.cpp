@@ -196,7 +196,9 @@ TEST_F(HttpApiTest, BadInputGetsAClearErrorNamingTheField) {
       422, "invalid_request", "rotation_interval_days");
   expect_error(client().post("/v1/api-keys", {{"project_id", "nope"}, {"name", "x"}}), 422,
                "invalid_request", "project_id");
-  expect_error(client().get("/v1/api-keys/00000000-0000-4000-8000-000000000000"), 404, "not_found");
+  expect_error(client().get("/v1/api-keys/4503599627370497"), 404, "not_found");
+  expect_error(client().get("/v1/api-keys/00000000-0000-4000-8000-000000000000"), 422,
+               "invalid_request", "id");
   expect_error(client().get("/v1/api-keys"), 422, "invalid_request", "project_id");
   expect_error(client().get("/v1/nothing-here"), 404, "not_found");
   expect_error(client().request("PUT", "/v1/api-keys"), 405, "method_not_allowed");

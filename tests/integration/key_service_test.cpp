@@ -186,7 +186,7 @@ TEST_F(KeyServiceTest, CreateRejectsBadInputAndWritesNothing) {
     EXPECT_THROW(f.keys.create(Actor::admin(), *request), Error);
   }
   auto missing_project = new_key();
-  missing_project.project_id = "00000000-0000-4000-8000-000000000000";
+  missing_project.project_id = "4503599627370497";
   try {
     f.keys.create(Actor::admin(), missing_project);
     FAIL();

@@ -15,6 +15,7 @@
 #include "consumers/webhook_deliverer.hpp"
 #include "consumers/webhook_signature.hpp"
 #include "engine/database.hpp"
+#include "engine/ids.hpp"
 #include "engine/master_key.hpp"
 #include "engine/secret_box.hpp"
 #include "engine/time_format.hpp"
@@ -78,7 +79,8 @@ class WebhookDeliveryTest : public ::testing::Test {
   std::string insert_organization(const std::string& name) {
     return pool.transact([&](pqxx::work& txn) {
       return std::string(
-          txn.exec_params1("INSERT INTO organizations (name) VALUES ($1) RETURNING id", name)[0]
+          txn.exec_params1("INSERT INTO organizations (id, name) VALUES ($1, $2) RETURNING id",
+                           new_id(), name)[0]
               .c_str());
     });
   }
@@ -94,9 +96,9 @@ class WebhookDeliveryTest : public ::testing::Test {
     types += "}";
     s.id = pool.transact([&](pqxx::work& txn) {
       return std::string(txn.exec_params1("INSERT INTO webhook_subscriptions"
-                                          " (organization_id, url, event_types, secret_sealed)"
-                                          " VALUES ($1, $2, $3::text[], $4) RETURNING id",
-                                          organization, url, types,
+                                          " (id, organization_id, url, event_types, secret_sealed)"
+                                          " VALUES ($1, $2, $3, $4::text[], $5) RETURNING id",
+                                          new_id(), organization, url, types,
                                           pqxx::binarystring(sealed.data(), sealed.size()))[0]
                              .c_str());
     });
@@ -105,7 +107,7 @@ class WebhookDeliveryTest : public ::testing::Test {
 
   // An api_key event as the relay publishes it: CloudEvents binary mode on keyflow.api_keys.
   PublishedEvent publish(const std::string& type = "api_key.created",
-                         const std::string& subject = "3f1c1f0e-8a51-4c47-9d2b-0c6f1f4f7a01",
+                         const std::string& subject = "3518437208883201",
                          std::optional<std::string> event_id = std::nullopt,
                          std::optional<std::string> organization = std::nullopt) {
     PublishedEvent e;
@@ -311,7 +313,7 @@ TEST_F(WebhookDeliveryTest, OnlyMatchingSubscriptionsReceiveTheEvent) {
 
 TEST_F(WebhookDeliveryTest, ReconsumingAnEventCreatesNoSecondDelivery) {
   subscribe(receiver.url());
-  const auto subject = std::string("5b0d7c2e-1111-4e2a-9c3b-7d9e8f000001");
+  const auto subject = std::string("2251799813685249");
   const auto event = publish("api_key.created", subject);
   {
     RunningDeliverer deliverer(options(), master_key, clock);

@@ -22,7 +22,11 @@ std::string admin_url(const std::string& server) {
 
 }  // namespace
 
-TestDatabase::TestDatabase() : server_(server_conninfo()) {
+TestDatabase::TestDatabase() : TestDatabase(std::string_view{}) {
+  apply_migrations(url_);
+}
+
+TestDatabase::TestDatabase(std::string_view last) : server_(server_conninfo()) {
   std::uint8_t random[6];
   randombytes_buf(random, sizeof random);
   name_ = "keyflow_test_" + hex_encode(random);
@@ -31,7 +35,19 @@ TestDatabase::TestDatabase() : server_(server_conninfo()) {
     pqxx::nontransaction(admin).exec("CREATE DATABASE " + name_);
   }
   url_ = server_ + " dbname=" + name_;
-  apply_migrations(url_);
+  if (last.empty()) return;
+  // As apply_migrations records them, so that it applies only the later ones afterwards.
+  pqxx::connection conn(url_);
+  pqxx::work txn(conn);
+  txn.exec(
+      "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL"
+      " DEFAULT now())");
+  for (const auto& m : embedded_migrations()) {
+    txn.exec(std::string(m.sql));
+    txn.exec_params("INSERT INTO schema_migrations (name) VALUES ($1)", std::string(m.name));
+    if (m.name == last) break;
+  }
+  txn.commit();
 }
 
 TestDatabase::~TestDatabase() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace keyflow::test {
 
@@ -10,6 +11,9 @@ namespace keyflow::test {
 class TestDatabase {
  public:
   TestDatabase();
+  // Migrated only up to and including the migration named last ("008_scheduled_rotation.sql"),
+  // for tests of the migrations after it.
+  explicit TestDatabase(std::string_view last);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
