@@ -5,14 +5,13 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "engine/encoding.hpp"
 #include "engine/time_format.hpp"
-#include "tests/support/child_process.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
+#include "tests/support/keyflowd.hpp"
+#include "tests/support/standard_webhooks.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -21,52 +20,11 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-constexpr const char* kAdminToken = "e2e-admin-token";
-
-// Standard Webhooks verification written against OpenSSL, independently of keyflow's signer:
-// base64(HMAC-SHA256(base64decode(secret without whsec_), "id.timestamp.body")).
-bool standard_webhooks_accepts(const std::string& secret, const test::ReceivedRequest& req) {
-  const auto key = base64_decode(std::string_view(secret).substr(6));
-  if (!key) return false;
-  const std::string content =
-      req.header("webhook-id") + "." + req.header("webhook-timestamp") + "." + req.body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), key->data(), static_cast<int>(key->size()),
-       reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac, &mac_len);
-  const std::string expected = "v1," + base64_encode({mac, mac_len});
-  const std::string header = req.header("webhook-signature");
-  std::size_t start = 0;
-  while (start < header.size()) {
-    auto end = header.find(' ', start);
-    if (end == std::string::npos) end = header.size();
-    if (header.substr(start, end - start) == expected) return true;
-    start = end + 1;
-  }
-  return false;
-}
+using test::standard_webhooks_accepts;
 
 class PipelineTest : public ::testing::Test {
  protected:
-  PipelineTest() {
-    keyflowd_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"all"},
-                      std::map<std::string, std::string>{
-                          {"KEYFLOW_DATABASE_URL", db_.url()},
-                          {"KEYFLOW_KAFKA_BROKERS", "embedded"},
-                          {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},
-                          {"KEYFLOW_ADMIN_TOKEN", kAdminToken},
-                          {"KEYFLOW_MASTER_KEY", test::kTestMasterKey},
-                          {"KEYFLOW_WEBHOOK_ALLOW_PRIVATE", "true"},
-                      });
-    auto bootstrap = keyflowd_->wait_for_line("kafka bootstrap ", 30s);
-    auto http = keyflowd_->wait_for_line("http listening on ", 30s);
-    if (!bootstrap || !http) throw std::runtime_error("keyflowd did not start");
-    bootstrap_ = *bootstrap;
-    const auto colon = http->rfind(':');
-    port_ = static_cast<unsigned short>(std::stoi(http->substr(colon + 1)));
-  }
-
-  test::HttpTestClient client() const { return {"127.0.0.1", port_, kAdminToken}; }
+  test::HttpTestClient client() const { return keyflowd_.client(); }
 
   json::object post(const std::string& path, const json::value& body, int expected = 201) {
     const auto r = client().post(path, body);
@@ -75,9 +33,7 @@ class PipelineTest : public ::testing::Test {
   }
 
   test::TestDatabase db_;
-  std::optional<test::ChildProcess> keyflowd_;
-  std::string bootstrap_;
-  unsigned short port_ = 0;
+  test::RunningKeyflowd keyflowd_{KEYFLOWD_PATH, db_.url()};
 };
 
 TEST_F(PipelineTest, CreatedKeyReachesKafkaAndASignedWebhook) {
@@ -118,7 +74,7 @@ TEST_F(PipelineTest, CreatedKeyReachesKafkaAndASignedWebhook) {
   EXPECT_EQ(delivery.body.find(plaintext), std::string::npos) << "plaintext key in a webhook";
 
   // The CloudEvent on Kafka, read by a plain Kafka client.
-  test::KafkaTestConsumer consumer(bootstrap_, "keyflow.api_keys");
+  test::KafkaTestConsumer consumer(keyflowd_.bootstrap(), "keyflow.api_keys");
   const auto messages = consumer.wait_for(1, 30s);
   ASSERT_GE(messages.size(), 1u);
   const auto& m = messages.front();
@@ -183,7 +139,7 @@ TEST_F(PipelineTest, SchedulerRotatesADueKeyAndHandsTheNewKeyToItsOwner) {
 }
 
 TEST_F(PipelineTest, HealthReadinessAndAuthThroughTheBinary) {
-  const test::HttpTestClient anonymous("127.0.0.1", port_);
+  const test::HttpTestClient anonymous("127.0.0.1", keyflowd_.port());
   EXPECT_EQ(anonymous.get("/healthz").status, 200);
   // Ready once the relay has connected to the embedded broker.
   int ready = 0;
@@ -198,8 +154,8 @@ TEST_F(PipelineTest, HealthReadinessAndAuthThroughTheBinary) {
 }
 
 TEST_F(PipelineTest, StopsCleanlyOnSigterm) {
-  keyflowd_->signal(SIGTERM);
-  const auto status = keyflowd_->wait(15s);
+  keyflowd_.process().signal(SIGTERM);
+  const auto status = keyflowd_.process().wait(15s);
   ASSERT_TRUE(status.has_value()) << "keyflowd did not stop";
   EXPECT_EQ(*status, 0);
 }
