@@ -116,8 +116,6 @@ std::optional<std::string> JsonInput::optional_id(std::string_view name) const {
     id = parse_id(v->as_string());
   } else if (v->is_int64() && v->as_int64() >= 1 && v->as_int64() <= kMaxId) {
     id = v->as_int64();
-  } else if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(kMaxId)) {
-    id = static_cast<std::int64_t>(v->as_uint64());
   }
   if (!id) {
     throw Error(errc::invalid_argument,

@@ -24,8 +24,11 @@ CREATE TABLE legacy_ids (
   resource text NOT NULL
 );
 
--- Drawn again on the rare collision.
+-- Drawn again on the rare collision. A pass that maps nothing while rows are left means a
+-- UUID that two tables share (written by hand): stop rather than loop.
 DO $$
+DECLARE
+  mapped bigint;
 BEGIN
   LOOP
     INSERT INTO legacy_ids (uuid, id, resource)
@@ -38,10 +41,14 @@ BEGIN
            AS s (uuid, resource)
      WHERE NOT EXISTS (SELECT 1 FROM legacy_ids l WHERE l.uuid = s.uuid)
     ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS mapped = ROW_COUNT;
     EXIT WHEN (SELECT count(*) FROM legacy_ids) =
               (SELECT (SELECT count(*) FROM organizations) + (SELECT count(*) FROM projects)
                     + (SELECT count(*) FROM environments) + (SELECT count(*) FROM api_keys)
                     + (SELECT count(*) FROM webhook_subscriptions));
+    IF mapped = 0 THEN
+      RAISE EXCEPTION 'a UUID is the id of two resources; give one of them another id first';
+    END IF;
   END LOOP;
 END
 $$;
@@ -67,6 +74,39 @@ BEGIN
     END IF;
   END LOOP;
   RETURN body;
+END
+$$;
+
+-- A client's own JSON (meta) keeps what the client wrote, as api_keys.meta does.
+CREATE FUNCTION pg_temp.meta_of(remapped jsonb, original jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF original ? 'meta' THEN
+    remapped := jsonb_set(remapped, '{meta}', original->'meta');
+  END IF;
+  IF jsonb_typeof(original->'new_key') = 'object' AND original->'new_key' ? 'meta' THEN
+    remapped := jsonb_set(remapped, '{new_key,meta}', original#>'{new_key,meta}');
+  END IF;
+  IF jsonb_typeof(original->'previous') = 'object' AND original->'previous' ? 'meta' THEN
+    remapped := jsonb_set(remapped, '{previous,meta}', original#>'{previous,meta}');
+  END IF;
+  RETURN remapped;
+END
+$$;
+
+-- A webhook body: its bytes are kept unless its data's meta needed restoring.
+CREATE FUNCTION pg_temp.body_with_integer_ids(body text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  remapped text := pg_temp.integer_ids_in(body);
+  fixed jsonb;
+BEGIN
+  IF remapped = body OR jsonb_typeof(body::jsonb->'data') IS DISTINCT FROM 'object' THEN
+    RETURN remapped;
+  END IF;
+  fixed := jsonb_set(remapped::jsonb, '{data}',
+                     pg_temp.meta_of(remapped::jsonb->'data', body::jsonb->'data'));
+  RETURN CASE WHEN fixed = remapped::jsonb THEN remapped ELSE fixed::text END;
 END
 $$;
 
@@ -167,11 +207,13 @@ ALTER TABLE rotation_deliveries
 UPDATE outbox SET aggregate_id = l.id::text
   FROM legacy_ids l
  WHERE outbox.aggregate_id = l.uuid::text;
-UPDATE outbox SET payload = pg_temp.integer_ids_in(payload::text)::jsonb
+UPDATE outbox SET payload = pg_temp.meta_of(pg_temp.integer_ids_in(payload::text)::jsonb, payload)
  WHERE payload::text ~ '"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-';
-UPDATE webhook_deliveries SET body = pg_temp.integer_ids_in(body)
+UPDATE webhook_deliveries SET body = pg_temp.body_with_integer_ids(body)
  WHERE body ~ '"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-';
 UPDATE rotation_deliveries SET payload = pg_temp.integer_ids_in(payload::text)::jsonb;
 
+DROP FUNCTION pg_temp.body_with_integer_ids(text);
+DROP FUNCTION pg_temp.meta_of(jsonb, jsonb);
 DROP FUNCTION pg_temp.integer_ids_in(text);
 DROP FUNCTION pg_temp.integer_id(uuid);

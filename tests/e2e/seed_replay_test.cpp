@@ -47,9 +47,10 @@ const std::vector<std::string> kSeed002RotationFields = {
     "old_key_id", "new_key_id", "project_id", "name",       "key",
     "key_prefix", "scopes",     "expires_at", "created_at", "grace_expires_at"};
 
-// A string member as a std::string; anything else as its JSON text.
+// A string member as a std::string; anything else is marked, so that comparing it with an id
+// fails: seed 002 renders ids as strings.
 std::string text(const json::value& v) {
-  return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+  return v.is_string() ? std::string(v.as_string()) : "(not a string) " + json::serialize(v);
 }
 
 bool is_digits_id(const json::value& v) {
@@ -111,6 +112,11 @@ TEST_F(SeedReplayTest, Seed001CreateListGetDelete) {
       "POST", "/v1/api-keys",
       R"({"key_name": "Reader", "key_scope": ["READ"], "organization_id": 432})", kJson));
   EXPECT_EQ(reader.at("scopes"), json::array{"READ"});
+  // The document's example quotes the integer: the string form works as well.
+  const auto quoted = created(client().request(
+      "POST", "/v1/api-keys",
+      R"({"key_name": "Quoted", "key_scope": "READ", "organization_id": "432"})", kJson));
+  EXPECT_EQ(quoted.at("organization_id"), "432");
   const std::string backend_id(backend.at("id").as_string());
   const std::string reader_id(reader.at("id").as_string());
 
@@ -125,7 +131,8 @@ TEST_F(SeedReplayTest, Seed001CreateListGetDelete) {
     ids.insert(std::string(k.at("id").as_string()));
     EXPECT_FALSE(k.as_object().contains("key"));
   }
-  EXPECT_EQ(ids, (std::set<std::string>{backend_id, reader_id}));
+  EXPECT_EQ(ids, (std::set<std::string>{backend_id, reader_id,
+                                         std::string(quoted.at("id").as_string())}));
   EXPECT_EQ(listed.body.find(plaintext), std::string::npos);
 
   // key_id is an int64 in the path.
@@ -152,6 +159,8 @@ TEST_F(SeedReplayTest, Seed002ListCreateRevokeRotate) {
   EXPECT_TRUE(is_digits_id(key.at("id")));
   EXPECT_EQ(text(key.at("project_id")), project);
   EXPECT_EQ(key.at("name"), "string");
+  EXPECT_TRUE(key.at("environment_id").is_null());
+  EXPECT_TRUE(key.at("replaced_by_key_id").is_null());
   const std::string id(key.at("id").as_string());
 
   const auto listed = client().get("/v1/api-keys?project_id=" + project);
@@ -162,6 +171,7 @@ TEST_F(SeedReplayTest, Seed002ListCreateRevokeRotate) {
   for (const auto& field : kSeed002KeyFields)
     EXPECT_TRUE(item.contains(field)) << "no " << field << " in the list";
   EXPECT_EQ(text(item.at("id")), id);
+  EXPECT_EQ(text(item.at("project_id")), project);
 
   const auto rotated = client().request("POST", "/v1/api-keys/" + id + "/rotate", "{}", kJson);
   ASSERT_EQ(rotated.status, 200) << rotated.body;
@@ -180,6 +190,8 @@ TEST_F(SeedReplayTest, Seed002ListCreateRevokeRotate) {
   const auto revoked = client().del("/v1/api-keys/" + new_id);
   EXPECT_EQ(revoked.status, 204);
   EXPECT_EQ(revoked.body, "");
+  const auto old = client().get("/v1/api-keys/" + id).json();
+  EXPECT_EQ(text(old.at("replaced_by_key_id")), new_id);
   EXPECT_FALSE(client().get("/v1/api-keys/" + new_id).json().at("revoked_at").is_null());
 }
 
@@ -191,7 +203,9 @@ TEST_F(SeedReplayTest, Seed003EveryRouteAndError) {
       org + ", " + project + ", 'sdk', 'web')");
   const std::string keys = "/v1/connections/1371036433/event-write-keys";
 
-  // Create: {"key": ...}, a key like the document's aC7B37Bug92OI2JSnl9eKrfGeecZT5hA.
+  // Create: {"key": ...}, a key like the document's aC7B37Bug92OI2JSnl9eKrfGeecZT5hA. (The
+  // document's keys are illustrations: their last six characters are not the checksum
+  // keyflow's keys end with, so the deletes below use keys keyflow made.)
   const auto first = client().request("POST", keys);
   ASSERT_EQ(first.status, 201) << first.body;
   const std::string key(first.json().at("key").as_string());

@@ -103,6 +103,13 @@ class IntegerIdsMigrationTest : public ::testing::Test {
              "', 'api_key.rotated', '{\"id\":\"msg_1\",\"resourceId\":\"" + kOldKey +
              "\",\"data\":{\"new_key_id\":\"" + kNewKey + "\",\"event\":\"" + kEvent +
              "\"}}');"
+             "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, body)"
+             " VALUES ('msg_3', '" +
+             kSubscription +
+             "', gen_random_uuid(), 'api_key.updated', '{\"id\":\"msg_3\","
+             "\"data\":{\"id\":\"" +
+             kOldKey + "\",\"meta\":{\"replaces\":\"" + kNewKey +
+             "\"}}}');"
              "INSERT INTO rotation_deliveries (id, old_key_id, new_key_id, url, payload,"
              " next_attempt_at, created_at, updated_at) VALUES ('msg_2', '" +
              kOldKey + "', '" + kNewKey + "', 'https://example.com/rotated', '{\"resourceId\": \"" +
@@ -111,17 +118,18 @@ class IntegerIdsMigrationTest : public ::testing::Test {
              "\"}}', now(), now(), now());"
              "INSERT INTO connections (id, organization_id, project_id, type, name) VALUES (" +
              kConnection + ", '" + kOrganization + "', '" + kProject + "', 'sdk', 'web');");
-    txn.exec(std::string("INSERT INTO outbox (event_id, aggregate_type, aggregate_id,"
-                         " event_type, payload, published_at) VALUES ('") +
-             kEvent + "', 'api_key', '" + kOldKey + "', 'api_key.rotated', '{\"id\": \"" + kOldKey +
-             "\", \"organization_id\": \"" + kOrganization + "\", \"project_id\": \"" +
-             upper(kProject) + "\", \"new_key_id\": \"" + kNewKey +
-             "\", \"actor\": {\"type\": \"admin\"}}', now());"
-             "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES"
-             " ('event_write_key', '" +
-             kWriteKey + "', 'event_write_key.created', '{\"id\": \"" + kWriteKey +
-             "\", \"connection_id\": " + kConnection + ", \"project_id\": \"" + kProject +
-             "\"}');");
+    txn.exec(
+        std::string("INSERT INTO outbox (event_id, aggregate_type, aggregate_id,"
+                    " event_type, payload, published_at) VALUES ('") +
+        kEvent + "', 'api_key', '" + kOldKey + "', 'api_key.rotated', '{\"id\": \"" + kOldKey +
+        "\", \"organization_id\": \"" + kOrganization + "\", \"project_id\": \"" + upper(kProject) +
+        "\", \"new_key_id\": \"" + kNewKey + "\", \"meta\": {\"replaces\": \"" + kNewKey +
+        "\"}, \"new_key\": {\"id\": \"" + kNewKey + "\", \"meta\": {\"of\": \"" + kOldKey +
+        "\"}}, \"actor\": {\"type\": \"admin\"}}', now());"
+        "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES"
+        " ('event_write_key', '" +
+        kWriteKey + "', 'event_write_key.created', '{\"id\": \"" + kWriteKey +
+        "\", \"connection_id\": " + kConnection + ", \"project_id\": \"" + kProject + "\"}');");
     txn.commit();
   }
 
@@ -188,6 +196,16 @@ TEST_F(IntegerIdsMigrationTest, EveryResourceGetsAnIntegerIdAndEveryReferenceFol
   EXPECT_EQ(one("SELECT body FROM webhook_deliveries WHERE id = 'msg_1'"),
             "{\"id\":\"msg_1\",\"resourceId\":\"" + old_key + "\",\"data\":{\"new_key_id\":\"" +
                 new_key + "\",\"event\":\"" + kEvent + "\"}}");
+  // A client's own meta keeps what the client wrote, in events and webhook bodies alike.
+  EXPECT_EQ(one(std::string("SELECT (payload#>>'{meta,replaces}') || ' ' ||"
+                            " (payload#>>'{new_key,id}') || ' ' || (payload#>>'{new_key,meta,of}')"
+                            " FROM outbox WHERE event_id = '") +
+                kEvent + "'"),
+            std::string(kNewKey) + " " + new_key + " " + kOldKey);
+  EXPECT_EQ(
+      one("SELECT (body::jsonb#>>'{data,id}') || ' ' || (body::jsonb#>>'{data,meta,replaces}')"
+          " FROM webhook_deliveries WHERE id = 'msg_3'"),
+      old_key + " " + kNewKey);
   EXPECT_EQ(one("SELECT payload->>'resourceId' || ' ' || (payload->'data'->>'new_key_id')"
                 " FROM rotation_deliveries"),
             old_key + " " + new_key);
@@ -220,6 +238,21 @@ TEST_F(IntegerIdsMigrationTest, KeysMadeBeforeTheMigrationVerifyUnderTheirNewIds
   const auto created = keys.create(Actor::admin(), request);
   EXPECT_TRUE(is_id(created.key.id));
   EXPECT_EQ(created.key.organization_id, integer_id(kOrganization));
+}
+
+// Written by hand, one UUID can name two resources; the migration stops instead of looping.
+TEST_F(IntegerIdsMigrationTest, AUuidSharedByTwoResourcesStopsTheMigration) {
+  exec(std::string("INSERT INTO organizations (id, name) VALUES ('") + kOrganization +
+       "', 'acme'); INSERT INTO projects (id, organization_id, name) VALUES ('" + kOrganization +
+       "', '" + kOrganization + "', 'same id')");
+  try {
+    apply_migrations(db.url());
+    FAIL() << "the migration went through";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is the id of two resources"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(one("SELECT count(*) FROM schema_migrations WHERE name = '009_integer_ids.sql'"), "0");
 }
 
 }  // namespace
