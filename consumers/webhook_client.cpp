@@ -316,12 +316,4 @@ void WebhookClient::post(WebhookRequest request, std::function<void(WebhookRespo
                  });
 }
 
-std::size_t WebhookClient::idle_connections() const {
-  std::lock_guard lock(impl_->mutex);
-  std::size_t n = 0;
-  for (const auto& [key, list] : impl_->idle)
-    n += list.size();
-  return n;
-}
-
 }  // namespace keyflow

@@ -63,9 +63,6 @@ class WebhookClient {
   // The same for callers outside coroutines; done runs on the executor.
   void post(WebhookRequest request, std::function<void(WebhookResponse)> done);
 
-  // Idle pooled connections, for tests and metrics.
-  std::size_t idle_connections() const;
-
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;

@@ -92,10 +92,6 @@ bool ip_in_any(std::string_view ip, const std::vector<std::string>& cidrs) {
   return false;
 }
 
-bool is_ip_address(std::string_view text) {
-  return parse_address(text).has_value();
-}
-
 bool cidr_within_any(std::string_view inner, const std::vector<std::string>& outer) {
   const auto network = parse_network(inner);
   if (!network) return false;

@@ -15,8 +15,6 @@ std::optional<std::string> canonical_cidr(std::string_view text);
 // IPv6 address (::ffff:10.0.0.1) is matched as its IPv4 address.
 bool ip_in_any(std::string_view ip, const std::vector<std::string>& cidrs);
 
-bool is_ip_address(std::string_view text);
-
 // True when the canonical CIDR inner lies wholly inside one of the canonical CIDRs outer:
 // same family, a prefix at least as long, and the same network bits.
 bool cidr_within_any(std::string_view inner, const std::vector<std::string>& outer);

@@ -58,6 +58,15 @@ std::unique_ptr<pqxx::connection> ConnectionPool::connect(const std::string& url
   return conn;
 }
 
+bool ConnectionPool::reachable() {
+  try {
+    transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 ConnectionPool::Lease ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
   if (!available_.wait_for(lock, std::chrono::seconds(kAcquireTimeoutSeconds),

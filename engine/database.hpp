@@ -46,6 +46,9 @@ class ConnectionPool {
 
   Lease acquire();
 
+  // One round trip (SELECT 1) within the statement timeout: what readiness probes ask.
+  bool reachable();
+
   // Runs fn(pqxx::work&) in a transaction and commits; retries on serialization failures and
   // deadlocks, which PostgreSQL resolves by aborting one side.
   template <class Fn>

@@ -229,15 +229,7 @@ int run_role(const Config& config) {
     event_log.emplace(pool);
     connections.emplace(pool, master_key, clock);
     api.emplace(http::ApiContext{keys, *organizations, *subscriptions, *connections, *event_log,
-                                 *auth, metrics,
-                                 [&pool] {
-                                   try {
-                                     pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
-                                     return true;
-                                   } catch (const std::exception&) {
-                                     return false;
-                                   }
-                                 },
+                                 *auth, metrics, [&pool] { return pool.reachable(); },
                                  [&] { return probe->reachable() && (!relay || relay->ready()); }});
     http::add_api_routes(router, *api);
     http::ServerOptions limits;

@@ -1,17 +1,16 @@
 // The event contract through the keyflowd binary: mutations over HTTP, the relay publishing to
 // the embedded broker, and the deliverer POSTing webhooks. Every message read back from Kafka
 // and every webhook body is validated against schemas/events with valijson.
-#include <iostream>
 #include <set>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "tests/support/child_process.hpp"
 #include "tests/support/event_schema.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
+#include "tests/support/keyflowd.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -20,7 +19,6 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-constexpr const char* kAdminToken = "e2e-admin-token";
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string out;
@@ -31,26 +29,8 @@ std::string joined(const std::vector<std::string>& lines) {
 
 class EventContractE2eTest : public ::testing::Test {
  protected:
-  EventContractE2eTest() {
-    keyflowd_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"all"},
-                      std::map<std::string, std::string>{
-                          {"KEYFLOW_DATABASE_URL", db_.url()},
-                          {"KEYFLOW_KAFKA_BROKERS", "embedded"},
-                          {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},
-                          {"KEYFLOW_ADMIN_TOKEN", kAdminToken},
-                          {"KEYFLOW_MASTER_KEY", test::kTestMasterKey},
-                          {"KEYFLOW_WEBHOOK_ALLOW_PRIVATE", "true"},
-                      });
-    auto bootstrap = keyflowd_->wait_for_line("kafka bootstrap ", 30s);
-    auto http = keyflowd_->wait_for_line("http listening on ", 30s);
-    if (!bootstrap || !http) throw std::runtime_error("keyflowd did not start");
-    bootstrap_ = *bootstrap;
-    const auto colon = http->rfind(':');
-    port_ = static_cast<unsigned short>(std::stoi(http->substr(colon + 1)));
-  }
-
-  test::HttpTestClient client(std::string bearer = kAdminToken) const {
-    return {"127.0.0.1", port_, std::move(bearer)};
+  test::HttpTestClient client(std::string bearer = test::kKeyflowdAdminToken) const {
+    return keyflowd_.client(std::move(bearer));
   }
 
   json::object call(const test::HttpTestClient& c, const std::string& method,
@@ -73,9 +53,7 @@ class EventContractE2eTest : public ::testing::Test {
   }
 
   test::TestDatabase db_;
-  std::optional<test::ChildProcess> keyflowd_;
-  std::string bootstrap_;
-  unsigned short port_ = 0;
+  test::RunningKeyflowd keyflowd_{KEYFLOWD_PATH, db_.url()};
 };
 
 TEST_F(EventContractE2eTest, EveryEventOnKafkaAndEveryWebhookMatchesItsSchema) {
@@ -117,21 +95,15 @@ TEST_F(EventContractE2eTest, EveryEventOnKafkaAndEveryWebhookMatchesItsSchema) {
   call(admin, "POST", "/v1/api-keys/" + bare_id + "/rotate", {{"grace_period_seconds", 60}}, 200);
   call(as_key, "DELETE", "/v1/api-keys/" + rich_id, nullptr, 204);
 
-  // Connections, where keyflowd serves their routes.
+  // Connections and their write keys.
   const auto r = admin.request(
       "POST", "/v1/connections",
       json::serialize(json::object{{"project_id", project_id}, {"type", "sdk"}, {"name", "web"}}),
       {{"content-type", "application/json"}});
-  const bool connections = !(r.status == 404 && r.body.find("no such route") != std::string::npos);
-  if (!connections) {
-    std::cout << "[ NOTE     ] keyflowd serves no /v1/connections: connection and write key "
-                 "events are covered by tests/integration/event_contract_test only\n";
-  } else {
-    ASSERT_EQ(r.status, 201) << r.body;
-    const auto id = std::to_string(r.json().at("id").to_number<std::int64_t>());
-    call(admin, "POST", "/v1/connections/" + id + "/event-write-keys", json::object{}, 201);
-    call(admin, "DELETE", "/v1/connections/" + id, nullptr, 204);
-  }
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = std::to_string(r.json().at("id").to_number<std::int64_t>());
+  call(admin, "POST", "/v1/connections/" + id + "/event-write-keys", json::object{}, 201);
+  call(admin, "DELETE", "/v1/connections/" + id, nullptr, 204);
 
   // Every row reaches its topic (at least once), and every message read matches its schema.
   const auto counts = outbox_counts();
@@ -140,7 +112,7 @@ TEST_F(EventContractE2eTest, EveryEventOnKafkaAndEveryWebhookMatchesItsSchema) {
   for (const auto& [aggregate, count] : counts) {
     total += count;
     const auto topic = "keyflow." + aggregate + "s";
-    test::KafkaTestConsumer consumer(bootstrap_, topic);
+    test::KafkaTestConsumer consumer(keyflowd_.bootstrap(), topic);
     const auto messages = consumer.wait_for(count, 30s);
     EXPECT_GE(messages.size(), count) << topic;
     for (const auto& m : messages) {
@@ -150,12 +122,15 @@ TEST_F(EventContractE2eTest, EveryEventOnKafkaAndEveryWebhookMatchesItsSchema) {
           << topic << "@" << m.offset << " " << m.value << joined(problems);
     }
   }
-  std::vector<std::string> expected = {"webhook_subscription.created", "api_key.created",
-                                       "api_key.updated", "api_key.rotated", "api_key.revoked"};
-  if (connections) {
-    expected.insert(expected.end(), {"connection.created", "connection.deleted",
-                                     "event_write_key.created", "event_write_key.deleted"});
-  }
+  const std::vector<std::string> expected = {"webhook_subscription.created",
+                                             "api_key.created",
+                                             "api_key.updated",
+                                             "api_key.rotated",
+                                             "api_key.revoked",
+                                             "connection.created",
+                                             "connection.deleted",
+                                             "event_write_key.created",
+                                             "event_write_key.deleted"};
   for (const auto& t : expected) {
     EXPECT_TRUE(types.contains(t)) << t << " never reached Kafka";
   }

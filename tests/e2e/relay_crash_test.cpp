@@ -19,6 +19,7 @@
 #include <pqxx/pqxx>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -28,14 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(25ms);
-  }
-  return condition();
-}
+using test::eventually;
 
 constexpr std::int64_t kCommitGate = 4242;  // advisory lock the test trigger waits on
 

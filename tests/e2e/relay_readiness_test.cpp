@@ -9,6 +9,7 @@
 
 #include "outbox/embedded_broker.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
 #include "tests/support/test_database.hpp"
@@ -17,16 +18,8 @@ namespace keyflow {
 namespace {
 
 using namespace std::chrono_literals;
-using SteadyClock = std::chrono::steady_clock;
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
+using test::eventually;
 
 // The value of one sample in Prometheus text ("name value"); -1 when absent.
 double metric(const std::string& text, const std::string& name) {

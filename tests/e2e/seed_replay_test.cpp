@@ -132,7 +132,7 @@ TEST_F(SeedReplayTest, Seed001CreateListGetDelete) {
     EXPECT_FALSE(k.as_object().contains("key"));
   }
   EXPECT_EQ(ids, (std::set<std::string>{backend_id, reader_id,
-                                         std::string(quoted.at("id").as_string())}));
+                                        std::string(quoted.at("id").as_string())}));
   EXPECT_EQ(listed.body.find(plaintext), std::string::npos);
 
   // key_id is an int64 in the path.

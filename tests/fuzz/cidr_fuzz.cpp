@@ -36,6 +36,13 @@ std::vector<std::string_view> lines(std::string_view text) {
   return out;
 }
 
+// An IPv4 or IPv6 address without a zone, by Asio's reading (the oracle for cidr.cpp's).
+bool is_ip_address(std::string_view text) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(text), ec);
+  return !ec && text.find('%') == std::string_view::npos;
+}
+
 std::string upper(std::string_view s) {
   std::string out(s);
   for (auto& c : out)

@@ -1,7 +1,12 @@
 // The HTTP API over real loopback sockets, on a real PostgreSQL.
+#include <regex>
+#include <set>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
+#include "engine/key_format.hpp"
 #include "tests/support/api_server.hpp"
 
 namespace keyflow {
@@ -121,11 +126,18 @@ TEST_F(HttpApiTest, VerifyAnswersMalformedAndNotFoundWith200) {
   auto r = client().post("/v1/api-keys/verify", {{"key", "not-a-key"}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.json().at("code").as_string(), "MALFORMED");
+  // Right shape, wrong checksum.
   r = client().post(
       "/v1/api-keys/verify",
       {{"key", "kf_live_0000000000000000000000000000000000000000000" + std::string("000000")}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.json().at("code").as_string(), "MALFORMED");
+  // Well formed, checksum included, but never issued.
+  r = client().post("/v1/api-keys/verify",
+                    {{"key", format_key("kf", "live", random_key_secret())}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json().at("code").as_string(), "NOT_FOUND");
+  EXPECT_FALSE(r.json().at("valid").as_bool());
 }
 
 TEST_F(HttpApiTest, RotateReturnsSeedShapeAndOldKeyHonoursGrace) {
@@ -152,23 +164,36 @@ TEST_F(HttpApiTest, RotateReturnsSeedShapeAndOldKeyHonoursGrace) {
                "id");
 }
 
+// Every route in the router's table but the three probes refuses a caller without a valid
+// bearer, before it reads anything, and writes nothing.
 TEST_F(HttpApiTest, EveryRouteNeedsTheAdminToken) {
-  const auto project = make_project();
-  for (const auto& bearer : {std::string(), std::string("wrong-token")}) {
-    auto c = client(bearer);
-    expect_error(c.post("/v1/organizations", {{"name", "x"}}), 401, "unauthorized");
-    expect_error(c.post("/v1/projects", {{"organization_id", "x"}, {"name", "x"}}), 401,
-                 "unauthorized");
-    expect_error(c.post("/v1/api-keys", {{"project_id", project}, {"name", "x"}}), 401,
-                 "unauthorized");
-    expect_error(c.get("/v1/api-keys?project_id=" + project), 401, "unauthorized");
-    expect_error(c.get("/v1/api-keys/" + project), 401, "unauthorized");
-    expect_error(c.del("/v1/api-keys/" + project), 401, "unauthorized");
-    expect_error(c.post("/v1/api-keys/verify", {{"key", "x"}}), 401, "unauthorized");
-    expect_error(c.post("/v1/webhooks/subscriptions", {{"url", "https://example.com"}}), 401,
-                 "unauthorized");
+  const std::set<std::string> open = {"/healthz", "/readyz", "/metrics"};
+  const auto tables = [&] {
+    return f.count(
+        "SELECT (SELECT count(*) FROM organizations) + (SELECT count(*) FROM projects) +"
+        " (SELECT count(*) FROM api_keys) + (SELECT count(*) FROM webhook_subscriptions) +"
+        " (SELECT count(*) FROM connections) + (SELECT count(*) FROM outbox)");
+  };
+  const auto before = tables();
+  std::size_t guarded = 0;
+  for (const auto& route : server_.routes()) {
+    const std::string method(boost::beast::http::to_string(route.method));
+    // {id} and {key} as a client would fill them.
+    const auto path =
+        std::regex_replace(route.pattern, std::regex("\\{[a-z_]+\\}"), "4503599627370497");
+    if (open.contains(route.pattern)) {
+      EXPECT_NE(client("").request(method, path).status, 401) << method << " " << path;
+      continue;
+    }
+    ++guarded;
+    for (const auto& bearer : {std::string(), std::string("wrong-token")}) {
+      expect_error(
+          client(bearer).request(method, path, "{}", {{"content-type", "application/json"}}), 401,
+          "unauthorized");
+    }
   }
-  EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), 0);
+  EXPECT_GE(guarded, 20u) << "the router's table looks short";
+  EXPECT_EQ(tables(), before);
 }
 
 TEST_F(HttpApiTest, BadInputGetsAClearErrorNamingTheField) {
@@ -239,6 +264,30 @@ TEST_F(HttpApiTest, HealthReadinessAndMetrics) {
   const auto metrics = client("").get("/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("keyflow_http_requests_total"), std::string::npos);
+}
+
+// The database goes away (it refuses new connections and its sessions are ended): not ready,
+// while the process stays healthy; back again, ready again.
+TEST_F(HttpApiTest, ReadinessFollowsTheDatabase) {
+  pqxx::connection admin(f.db.admin_url());
+  const auto set_connections = [&](bool allowed) {
+    pqxx::nontransaction(admin).exec("ALTER DATABASE " + f.db.name() + " ALLOW_CONNECTIONS " +
+                                     (allowed ? "true" : "false"));
+    if (!allowed) {
+      pqxx::nontransaction(admin).exec(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
+          admin.quote(f.db.name()) + " AND pid <> pg_backend_pid()");
+    }
+  };
+  set_connections(false);
+  const auto down = client("").get("/readyz");
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(down.json().at("checks").at("database").as_bool(), false);
+  EXPECT_EQ(client("").get("/healthz").status, 200);
+  set_connections(true);
+  const auto up = client("").get("/readyz");
+  EXPECT_EQ(up.status, 200) << up.body;
+  EXPECT_EQ(up.json().at("checks").at("database").as_bool(), true);
 }
 
 }  // namespace

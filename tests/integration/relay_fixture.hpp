@@ -19,6 +19,7 @@
 #include "engine/clock.hpp"
 #include "outbox/embedded_broker.hpp"
 #include "outbox/outbox_relay.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -26,17 +27,6 @@ namespace keyflow::test {
 
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
-
-// Polls condition until it holds or the timeout passes; returns whether it held.
-inline bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
-                       std::chrono::milliseconds every = 20ms) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(every);
-  }
-  return condition();
-}
 
 struct InsertedEvent {
   std::int64_t id;

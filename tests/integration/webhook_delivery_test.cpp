@@ -22,6 +22,7 @@
 #include "outbox/embedded_broker.hpp"
 #include "outbox/kafka_producer.hpp"
 #include "outbox/topics.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -31,6 +32,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::WebhookReceiver;
 using SteadyClock = std::chrono::steady_clock;
+using test::eventually;
 
 struct Subscription {
   std::string id;
@@ -183,16 +185,6 @@ class WebhookDeliveryTest : public ::testing::Test {
       if (rows.empty()) return std::string("<none>");
       return rows[0][0].is_null() ? std::string("<null>") : std::string(rows[0][0].c_str());
     });
-  }
-
-  static bool eventually(const std::function<bool()>& condition,
-                         std::chrono::milliseconds timeout) {
-    const auto deadline = SteadyClock::now() + timeout;
-    while (SteadyClock::now() < deadline) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return condition();
   }
 };
 

@@ -30,6 +30,9 @@ class ApiServer {
     io_.stop();
   }
 
+  // The routes the server answers, from the router's own table.
+  const std::vector<http::Router::Route>& routes() const { return router_.routes(); }
+
   HttpTestClient client(std::string bearer = kAdminToken) const {
     return {"127.0.0.1", server_.endpoint().port(), std::move(bearer)};
   }
@@ -53,8 +56,16 @@ class ApiServer {
                             }};
   EventLog events_{f.pool};
   ConnectionService connections_{f.pool, f.master_key, f.clock};
-  http::ApiContext api_{keys,  f.organizations, f.subscriptions,     connections_,       events_,
-                        auth_, metrics_,        [] { return true; }, [] { return true; }};
+  // The database is probed as keyflowd probes it; there is no Kafka here, so it counts as up.
+  http::ApiContext api_{keys,
+                        f.organizations,
+                        f.subscriptions,
+                        connections_,
+                        events_,
+                        auth_,
+                        metrics_,
+                        [this] { return f.pool.reachable(); },
+                        [] { return true; }};
   http::Router router_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =

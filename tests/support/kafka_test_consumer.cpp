@@ -68,15 +68,14 @@ KafkaTestConsumer::KafkaTestConsumer(const std::string& bootstrap_servers, const
   }
   rd_kafka_poll_set_consumer(rk_);
 
-  int partitions = 0;
   try {
-    partitions = partition_count(rk_, topic);
+    partitions_ = partition_count(rk_, topic);
   } catch (...) {
     rd_kafka_destroy(rk_);
     throw;
   }
-  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions);
-  for (int32_t p = 0; p < partitions; ++p) {
+  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions_);
+  for (int32_t p = 0; p < partitions_; ++p) {
     rd_kafka_topic_partition_list_add(assignment, topic.c_str(), p)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }

@@ -39,11 +39,15 @@ class KafkaTestConsumer {
   // nothing (more) arrives.
   std::vector<ConsumedMessage> drain_for(std::chrono::milliseconds duration);
 
+  // The topic's partitions, as the cluster's metadata reported them.
+  int partitions() const { return partitions_; }
+
  private:
   void poll_once(std::chrono::milliseconds timeout);
 
   rd_kafka_t* rk_ = nullptr;
   std::string topic_;
+  int partitions_ = 0;
   std::vector<ConsumedMessage> received_;
 };
 

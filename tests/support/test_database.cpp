@@ -16,7 +16,7 @@ std::string server_conninfo() {
   return url != nullptr ? url : "";
 }
 
-std::string admin_url(const std::string& server) {
+std::string maintenance_url(const std::string& server) {
   return server + " dbname=postgres";
 }
 
@@ -31,7 +31,7 @@ TestDatabase::TestDatabase(std::string_view last) : server_(server_conninfo()) {
   randombytes_buf(random, sizeof random);
   name_ = "keyflow_test_" + hex_encode(random);
   {
-    pqxx::connection admin(admin_url(server_));
+    pqxx::connection admin(maintenance_url(server_));
     pqxx::nontransaction(admin).exec("CREATE DATABASE " + name_);
   }
   url_ = server_ + " dbname=" + name_;
@@ -50,9 +50,13 @@ TestDatabase::TestDatabase(std::string_view last) : server_(server_conninfo()) {
   txn.commit();
 }
 
+std::string TestDatabase::admin_url() const {
+  return maintenance_url(server_);
+}
+
 TestDatabase::~TestDatabase() {
   try {
-    pqxx::connection admin(admin_url(server_));
+    pqxx::connection admin(maintenance_url(server_));
     pqxx::nontransaction(admin).exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   } catch (...) {
     // A database left behind is harmless in a throwaway cluster.

@@ -20,6 +20,8 @@ class TestDatabase {
 
   const std::string& url() const { return url_; }
   const std::string& name() const { return name_; }
+  // The same server's maintenance database, for what a test does to this database as a whole.
+  std::string admin_url() const;
 
  private:
   std::string server_;

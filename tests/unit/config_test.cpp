@@ -26,6 +26,20 @@ TEST(Config, ReadsEnvironmentVariables) {
   EXPECT_EQ(r.config->kafka_brokers, "embedded");
 }
 
+// Without KEYFLOW_OUTBOX_RETENTION, published outbox rows are kept a week.
+TEST(Config, OutboxRetentionDefaultsToAWeekAndReadsItsVariable) {
+  using namespace std::chrono_literals;
+  const auto unset =
+      load({"relay"}, {"KEYFLOW_MASTER_KEY=a2V5Zmxvdy10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM="});
+  ASSERT_TRUE(unset.config) << unset.error;
+  EXPECT_EQ(unset.config->outbox_retention, 168h);
+  const auto set =
+      load({"relay"}, {"KEYFLOW_MASTER_KEY=a2V5Zmxvdy10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM=",
+                       "KEYFLOW_OUTBOX_RETENTION=36h"});
+  ASSERT_TRUE(set.config) << set.error;
+  EXPECT_EQ(set.config->outbox_retention, 36h);
+}
+
 TEST(Config, FlagsWinOverTheEnvironment) {
   const auto r = load({"all", "--http-addr=0.0.0.0:1", "--database-url", "dbname=y", "--master-key",
                        kKey, "--webhook-allow-private"},

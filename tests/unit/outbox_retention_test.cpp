@@ -25,9 +25,5 @@ TEST(ParseRetention, RejectsWhatIsNotADuration) {
     EXPECT_EQ(parse_retention(text), std::nullopt) << text;
 }
 
-TEST(ParseRetention, DefaultsToAWeek) {
-  EXPECT_EQ(kDefaultOutboxRetention, 168h);
-}
-
 }  // namespace
 }  // namespace keyflow

@@ -24,9 +24,14 @@ class RouterTest : public ::testing::Test {
       return Response::of(status::ok, boost::json::value(r.param("id")));
     });
     router.add(verb::post, "/v1/api-keys/verify", [](Request&) { return named("verify"); });
+    router.add(verb::post, "/v1/api-keys/{id}", [](Request& r) {
+      return Response::of(status::ok, boost::json::value("post " + r.param("id")));
+    });
     router.add(verb::post, "/v1/api-keys/{id}/rotate", [](Request& r) {
       return Response::of(status::ok, boost::json::value("rotate " + r.param("id")));
     });
+    // Added after the parameter it shadows, unlike verify.
+    router.add(verb::post, "/v1/api-keys/stats", [](Request&) { return named("stats"); });
     router.add(verb::get, "/v1/fails",
                [](Request&) -> Response { throw Error(errc::conflict, "key is revoked", "id"); });
     router.add(verb::get, "/v1/crashes",
@@ -48,7 +53,11 @@ class RouterTest : public ::testing::Test {
 
 TEST_F(RouterTest, MatchesParametersAndPrefersLiterals) {
   EXPECT_EQ(call(verb::get, "/v1/api-keys/abc").json->as_string(), "abc");
+  // The literal and the parameter under the same method: the literal wins, whichever was
+  // added first.
   EXPECT_EQ(call(verb::post, "/v1/api-keys/verify").json->as_string(), "verify");
+  EXPECT_EQ(call(verb::post, "/v1/api-keys/other").json->as_string(), "post other");
+  EXPECT_EQ(call(verb::post, "/v1/api-keys/stats").json->as_string(), "stats");
   EXPECT_EQ(call(verb::post, "/v1/api-keys/k1/rotate").json->as_string(), "rotate k1");
 }
 
