@@ -8,6 +8,7 @@
 
 #include "engine/api_key_store.hpp"
 #include "engine/errc.hpp"
+#include "engine/interruptible_wait.hpp"
 
 namespace keyflow {
 
@@ -98,11 +99,7 @@ void RotationScheduler::run(std::stop_token stop) {
     } catch (const std::exception& e) {
       spdlog::warn("scheduler round failed: {}", e.what());
     }
-    // Sleep in short steps so that a stop is honoured promptly.
-    const auto until = std::chrono::steady_clock::now() + options_.interval;
-    while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    sleep_unless_stopped(stop, options_.interval);
   }
 }
 

@@ -15,24 +15,18 @@
 #include "consumers/kafka_consumer.hpp"
 #include "consumers/webhook_client.hpp"
 #include "consumers/webhook_delivery_queue.hpp"
+#include "engine/backoff.hpp"
+#include "engine/interruptible_wait.hpp"
 
 namespace keyflow {
 namespace {
 
 constexpr std::chrono::milliseconds kPollTimeout{200};
 
-// Sleeps for d unless stop comes first. False when stopped.
-bool sleep_for(std::stop_token& stop, std::chrono::milliseconds d) {
-  std::mutex m;
-  std::condition_variable_any cv;
-  std::unique_lock lock(m);
-  return !cv.wait_for(lock, stop, d, [] { return false; }) && !stop.stop_requested();
-}
-
 // Fans one event out, retrying while the database is unreachable: the offset must not move past
 // an event whose deliveries are not written. False when stopped first.
 bool fan_out_durably(DeliveryFanout& fanout, const CloudEvent& event, std::stop_token& stop) {
-  std::chrono::milliseconds backoff{100};
+  Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
   for (;;) {
     try {
       const auto result = fanout.fan_out(event);
@@ -40,11 +34,11 @@ bool fan_out_durably(DeliveryFanout& fanout, const CloudEvent& event, std::stop_
                     event.type, result.created, result.matched);
       return true;
     } catch (const std::exception& e) {
+      const auto delay = backoff.next();
       spdlog::warn("deliver: fan-out of event {} failed, retrying in {} ms: {}", event.id,
-                   backoff.count(), e.what());
+                   delay.count(), e.what());
+      if (!sleep_unless_stopped(stop, delay)) return false;
     }
-    if (!sleep_for(stop, backoff)) return false;
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(5));
   }
 }
 

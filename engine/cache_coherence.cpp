@@ -5,8 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/backoff.hpp"
 #include "engine/cache_coherence_store.hpp"
 #include "engine/ids.hpp"
+#include "engine/interruptible_wait.hpp"
 
 namespace keyflow {
 namespace {
@@ -81,9 +83,7 @@ void CacheCoherence::run(std::stop_token stop) {
         spdlog::warn("verify cache coherence: {} ({} times); verifying from the database", e.what(),
                      count);
       }
-      for (int i = 0; i < 10 && !stop.stop_requested(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+      sleep_unless_stopped(stop, std::chrono::seconds(1));
     }
   }
 }
@@ -93,15 +93,14 @@ void CacheCoherence::await_everywhere() {
   try {
     auto lease = pool_.acquire();
     const auto ping = CacheCoherenceStore::ping(*lease);
-    auto pause = std::chrono::milliseconds(1);
+    Backoff pause(std::chrono::milliseconds(1), std::chrono::milliseconds(20));
     while (CacheCoherenceStore::unanswered(*lease, ping, options_.alive_seconds) > 0) {
       if (SteadyClock::now() >= deadline) {
         spdlog::warn("verify cache coherence: serve processes did not answer within {} ms",
                      options_.wait_limit.count());
         return;
       }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(pause.next());
     }
   } catch (const std::exception& e) {
     // The change is committed; the caches still drop it on their own when they hear of it,

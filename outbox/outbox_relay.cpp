@@ -10,7 +10,9 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "engine/backoff.hpp"
 #include "engine/database.hpp"
+#include "engine/interruptible_wait.hpp"
 #include "outbox/kafka_error.hpp"
 #include "outbox/outbox_relay_round.hpp"
 #include "outbox/topics.hpp"
@@ -33,29 +35,6 @@ constexpr std::int64_t kBacklogExactCount = 10000;
 constexpr std::chrono::milliseconds kMetadataPrefetchTimeout = 500ms;
 // Deleting rows past retention gets at most this much of the relay's time at once.
 constexpr std::chrono::milliseconds kRetentionBudget = 100ms;
-
-// Returns early when stop is requested.
-void sleep_for(std::chrono::milliseconds duration, const std::stop_token& stop) {
-  std::mutex mutex;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mutex);
-  cv.wait_for(lock, stop, duration, [] { return false; });
-}
-
-class Backoff {
- public:
-  explicit Backoff(std::chrono::milliseconds max) : max_(max) {}
-  std::chrono::milliseconds next() {
-    const auto delay = current_;
-    current_ = std::min(current_ * 2, max_);
-    return std::min(delay, max_);
-  }
-  void reset() { current_ = kInitialBackoff; }
-
- private:
-  std::chrono::milliseconds max_;
-  std::chrono::milliseconds current_ = kInitialBackoff;
-};
 
 bool is_purge(const std::error_code& error) {
   return error == make_kafka_error(RD_KAFKA_RESP_ERR__PURGE_QUEUE) ||
@@ -222,7 +201,7 @@ RelayStats OutboxRelay::stats() const {
 void OutboxRelay::run(std::stop_token stop) {
   std::unique_ptr<Session> session;
   std::unique_ptr<Listener> listener;
-  Backoff backoff(options_.max_backoff);
+  Backoff backoff(kInitialBackoff, options_.max_backoff);
   bool standby_announced = false;
   bool warm_up_producer = true;
   SteadyClock::time_point next_retention{};
@@ -236,7 +215,7 @@ void OutboxRelay::run(std::stop_token stop) {
             spdlog::info("outbox relay: another relay is active; standing by");
           standby_announced = true;
           ready_ = true;
-          sleep_for(options_.standby_retry, stop);
+          sleep_unless_stopped(stop, options_.standby_retry);
           continue;
         }
         active_ = true;
@@ -294,13 +273,13 @@ void OutboxRelay::run(std::stop_token stop) {
             "outbox relay: {} of {} events not acknowledged by Kafka ({}); retrying in {} ms",
             round.transient_failures + round.permanent_failures, round.claimed,
             describe(round.first_error), delay.count());
-        sleep_for(delay, stop);
+        sleep_unless_stopped(stop, delay);
         continue;
       }
       ready_ = true;
       if (round.permanent_failures > 0 && round.acked == 0) {
         // Only rows Kafka refused for good in this round: space their next tries as well.
-        sleep_for(backoff.next(), stop);
+        sleep_unless_stopped(stop, backoff.next());
         continue;
       }
       backoff.reset();
@@ -325,7 +304,7 @@ void OutboxRelay::run(std::stop_token stop) {
       if (producer_ && producer_->pending() > 0) producer_.reset();
       listener.reset();
       session.reset();
-      sleep_for(backoff.next(), stop);
+      sleep_unless_stopped(stop, backoff.next());
     }
   }
   producer_.reset();  // fails what is still pending; those rows stay unpublished
@@ -581,7 +560,7 @@ void OutboxRelay::wait_for_work(std::unique_ptr<Listener>& listener, const std::
     if (left <= 0ms) return;
     const auto slice = std::min(left, kStopCheck);
     if (!listener) {
-      sleep_for(slice, stop);
+      sleep_unless_stopped(stop, slice);
       continue;
     }
     try {

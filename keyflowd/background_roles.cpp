@@ -1,0 +1,58 @@
+#include "keyflowd/background_roles.hpp"
+
+#include "outbox/relay_metrics.hpp"
+
+namespace keyflow {
+namespace {
+
+DeliverOptions deliver_options(const Config& config, const std::string& database_url,
+                               const std::string& brokers) {
+  DeliverOptions options;
+  options.database_url = database_url;
+  options.brokers = brokers;
+  options.allow_private = config.webhook_allow_private;
+  return options;
+}
+
+LifecycleOptions lifecycle_options(const Config& config) {
+  LifecycleOptions options;
+  options.expiry_warning = config.expiry_warning;
+  options.grace_extension = config.rotation_grace_extension;
+  return options;
+}
+
+ScheduleOptions schedule_options(const Config& config) {
+  ScheduleOptions options;
+  options.grace_period = config.rotation_grace;
+  return options;
+}
+
+RotationWebhookOptions rotation_webhook_options(const Config& config) {
+  RotationWebhookOptions options;
+  options.allow_private = config.webhook_allow_private;
+  return options;
+}
+
+}  // namespace
+
+RelayRole::RelayRole(const Config& config, const std::string& brokers, EngineCore& core)
+    : relay_(RelayOptions{.database_url = core.database_url,
+                          .brokers = brokers,
+                          .retention = config.outbox_retention},
+             core.clock),
+      thread_([this](std::stop_token stop) { relay_.run(stop); }) {
+  register_relay_metrics(core.metrics, relay_, core.clock);
+}
+
+DeliverRole::DeliverRole(const Config& config, const std::string& brokers, EngineCore& core)
+    : deliverer_(deliver_options(config, core.database_url, brokers), core.master_key, core.clock),
+      thread_([this](std::stop_token stop) { deliverer_.run(stop); }) {}
+
+ScheduleRole::ScheduleRole(const Config& config, EngineCore& core)
+    : lifecycle_(core.pool, lifecycle_options(config)),
+      scheduler_(core.pool, core.keys, core.clock, schedule_options(config), &lifecycle_),
+      webhooks_(core.pool, core.master_key, core.clock, rotation_webhook_options(config)),
+      scheduler_thread_([this](std::stop_token stop) { scheduler_.run(stop); }),
+      webhooks_thread_([this](std::stop_token stop) { webhooks_.run(stop); }) {}
+
+}  // namespace keyflow

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "engine/cache_coherence.hpp"
+#include "engine/clock.hpp"
+#include "engine/database.hpp"
+#include "engine/key_service.hpp"
+#include "engine/master_key.hpp"
+#include "engine/metrics.hpp"
+#include "engine/verify_cache.hpp"
+
+namespace keyflow {
+
+// What every role of one process shares: the clock, the metrics, the database pool and the key
+// service. Serve processes also answer verifies from a cache kept coherent through
+// PostgreSQL; other roles read the database. Built before any role, destroyed after them all.
+struct EngineCore {
+  EngineCore(const std::string& database_url, const MasterKey& master_key, bool serves);
+
+  std::string database_url;
+  const MasterKey& master_key;
+  SystemClock clock;
+  Metrics metrics;
+  ConnectionPool pool;
+  std::optional<VerifyCache> verify_cache;
+  UsageRecorder usage;
+  std::optional<CacheCoherence> coherence;
+  KeyService keys;
+};
+
+}  // namespace keyflow

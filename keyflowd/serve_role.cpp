@@ -1,0 +1,95 @@
+#include "keyflowd/serve_role.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "consumers/key_cache_invalidator.hpp"
+#include "engine/interruptible_wait.hpp"
+
+namespace keyflow {
+namespace {
+
+http::ServerOptions server_options(const Config& config) {
+  http::ServerOptions limits;
+  limits.max_connections = config.http.max_connections;
+  limits.body_limit = config.http.max_body_bytes;
+  limits.header_limit = config.http.max_header_bytes;
+  limits.max_header_count = config.http.max_headers;
+  limits.max_target_bytes = config.http.max_target_bytes;
+  limits.header_timeout = config.http.header_timeout;
+  limits.idle_timeout = config.http.idle_timeout;
+  return limits;
+}
+
+void flush_usage(KeyService& keys) {
+  try {
+    keys.flush_usage();
+  } catch (const std::exception& e) {
+    spdlog::warn("could not record key usage: {}", e.what());
+  }
+}
+
+}  // namespace
+
+ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint& endpoint,
+                     const std::string& brokers, EngineCore& core,
+                     std::function<bool()> relay_ready)
+    : core_(core),
+      organizations_(core.pool, core.clock),
+      subscriptions_(core.pool, core.master_key, core.clock),
+      event_log_(core.pool),
+      connections_(core.pool, core.master_key, core.clock),
+      auth_(config.admin_token,
+            [&keys = core.keys](std::string_view key, std::string_view ip) {
+              return keys.authenticate(key, ip);
+            }),
+      probe_(brokers),
+      api_{core.keys,
+           organizations_,
+           subscriptions_,
+           connections_,
+           event_log_,
+           auth_,
+           core.metrics,
+           [&pool = core.pool] { return pool.reachable(); },
+           [this, relay_ready = std::move(relay_ready)] {
+             return probe_.reachable() && relay_ready();
+           }},
+      server_(io_, workers_, router_, core.metrics, server_options(config)) {
+  if (config.admin_token.empty())
+    spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");
+  http::add_api_routes(router_, api_);
+  server_.listen(endpoint);
+  coherence_thread_ = std::jthread([this](std::stop_token stop) { core_.coherence->run(stop); });
+  invalidator_thread_ = std::jthread([this, brokers](std::stop_token stop) {
+    KeyCacheInvalidator(brokers, *core_.verify_cache).run(stop);
+  });
+  // last_used_at, batched: one write a second however many verifies.
+  usage_thread_ = std::jthread([this](std::stop_token stop) {
+    while (sleep_unless_stopped(stop, std::chrono::seconds(1)))
+      flush_usage(core_.keys);
+  });
+  io_thread_ = std::jthread([this] { io_.run(); });
+}
+
+ServeRole::~ServeRole() {
+  request_stop();
+  coherence_thread_ = {};
+  invalidator_thread_ = {};
+  usage_thread_ = {};
+  workers_.join();
+  flush_usage(core_.keys);  // the last second's verifies
+}
+
+void ServeRole::request_stop() {
+  server_.stop();
+  coherence_thread_.request_stop();
+  invalidator_thread_.request_stop();
+  usage_thread_.request_stop();
+}
+
+std::string ServeRole::address() const {
+  const auto ep = server_.endpoint();
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace keyflow

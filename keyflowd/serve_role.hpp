@@ -1,0 +1,66 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "engine/connection_service.hpp"
+#include "engine/event_log.hpp"
+#include "engine/organization_service.hpp"
+#include "engine/subscription_service.hpp"
+#include "http/api_routes.hpp"
+#include "http/authenticator.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "keyflowd/broker_probe.hpp"
+#include "keyflowd/config.hpp"
+#include "keyflowd/engine_core.hpp"
+
+namespace keyflow {
+
+// serve: the HTTP API, its I/O on one thread and database work on a pool, and what keeps this
+// process's verify cache true (coherence, the key-change consumer, the batched last_used_at).
+// Constructing it listens (a taken port or a bad address throws before any thread starts);
+// destroying it stops taking requests, finishes the ones in flight, records the last second's
+// key usage and joins every thread it started.
+class ServeRole {
+ public:
+  // relay_ready: whether this process's relay, if it runs one, has Kafka acknowledging.
+  ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint& endpoint,
+            const std::string& brokers, EngineCore& core, std::function<bool()> relay_ready);
+  ~ServeRole();
+  ServeRole(const ServeRole&) = delete;
+  ServeRole& operator=(const ServeRole&) = delete;
+
+  // Where it listens, as "address:port".
+  std::string address() const;
+  void request_stop();
+
+ private:
+  EngineCore& core_;
+  OrganizationService organizations_;
+  SubscriptionService subscriptions_;
+  EventLog event_log_;
+  ConnectionService connections_;
+  http::Authenticator auth_;
+  BrokerProbe probe_;
+  http::ApiContext api_;
+  http::Router router_;
+  boost::asio::io_context io_;
+  boost::asio::thread_pool workers_{8};
+  http::Server server_;
+  std::jthread coherence_thread_;
+  std::jthread invalidator_thread_;
+  std::jthread usage_thread_;
+  std::jthread io_thread_;
+  // Last, so destroyed first: stops the I/O loop so that io_thread_ can be joined.
+  struct StopIo {
+    boost::asio::io_context& io;
+    ~StopIo() { io.stop(); }
+  } stop_io_{io_};
+};
+
+}  // namespace keyflow

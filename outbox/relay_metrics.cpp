@@ -1,0 +1,35 @@
+#include "outbox/relay_metrics.hpp"
+
+namespace keyflow {
+
+void register_relay_metrics(Metrics& metrics, const OutboxRelay& relay, const Clock& clock) {
+  const auto* r = &relay;
+  const auto* c = &clock;
+  metrics.gauge("keyflow_relay_active",
+                "1 when this relay holds the lock and publishes, 0 on standby",
+                [r] { return r->active() ? 1.0 : 0.0; });
+  metrics.gauge("keyflow_relay_ready", "1 when Kafka acknowledges what the relay sends",
+                [r] { return r->ready() ? 1.0 : 0.0; });
+  metrics.gauge("keyflow_outbox_backlog_rows",
+                "Unpublished outbox rows, parked ones aside (exact up to 10000)",
+                [r] { return static_cast<double>(r->stats().backlog); });
+  metrics.gauge("keyflow_outbox_oldest_unpublished_age_seconds",
+                "Age of the oldest unpublished outbox row, 0 when there is none", [r, c] {
+                  const auto oldest = r->stats().oldest_unpublished;
+                  if (!oldest) return 0.0;
+                  const double age = std::chrono::duration<double>(c->now() - *oldest).count();
+                  return age > 0 ? age : 0.0;
+                });
+  metrics.gauge("keyflow_outbox_parked_rows",
+                "Outbox rows Kafka refused for good, waiting for an operator",
+                [r] { return static_cast<double>(r->stats().parked); });
+  metrics.gauge("keyflow_relay_published_total", "Outbox rows published by this relay",
+                [r] { return static_cast<double>(r->stats().published); });
+  metrics.gauge("keyflow_relay_produce_errors_total", "Messages Kafka refused or failed",
+                [r] { return static_cast<double>(r->stats().produce_errors); });
+  metrics.gauge("keyflow_outbox_deleted_total",
+                "Published outbox rows deleted after the retention period by this relay",
+                [r] { return static_cast<double>(r->stats().deleted); });
+}
+
+}  // namespace keyflow
