@@ -20,6 +20,8 @@
 #include "engine/rotation_delivery_store.hpp"
 #include "engine/rotation_webhook.hpp"
 #include "engine/sql_values.hpp"
+#include "engine/tenant_resolver.hpp"
+#include "engine/tenant_store.hpp"
 #include "engine/time_format.hpp"
 #include "engine/validation.hpp"
 #include "engine/webhook_message.hpp"
@@ -125,29 +127,14 @@ std::vector<std::string> canonical_cidrs(const std::vector<std::string>& cidrs) 
 
 // The project (with its organization and prefix) or the organization a key is created in.
 Owner resolve_owner(pqxx::work& txn, const NewKey& r) {
-  Owner owner;
-  if (r.project_id) {
-    require_id(*r.project_id, "project_id");
-    const auto row = txn.exec_params(
-        "SELECT organization_id::text, key_prefix FROM projects WHERE id = $1::bigint",
-        *r.project_id);
-    if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
-    owner.tenant = {row[0][0].as<std::string>(), r.project_id};
-    owner.prefix = row[0][1].as<std::string>();
-    if (r.organization_id && *r.organization_id != owner.tenant.organization_id) {
-      throw Error(errc::invalid_argument, "project belongs to another organization",
-                  "organization_id");
-    }
-  } else if (r.organization_id) {
-    require_id(*r.organization_id, "organization_id");
-    if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint", *r.organization_id)
-            .empty()) {
-      throw Error(errc::not_found, "organization does not exist", "organization_id");
-    }
-    owner.tenant = {*r.organization_id, std::nullopt};
-  } else {
+  const auto resolved =
+      resolve_tenant(txn, r.project_id, r.organization_id, ForeignProject::invalid);
+  if (!resolved) {
     throw Error(errc::invalid_argument, "project_id or organization_id is required", "project_id");
   }
+  Owner owner;
+  owner.tenant = resolved->tenant;
+  owner.prefix = resolved->key_prefix;
   return owner;
 }
 
@@ -159,13 +146,11 @@ std::string environment_name(pqxx::work& txn, const std::string& environment_id,
     throw Error(errc::invalid_argument, "only keys of a project have an environment",
                 "environment_id");
   }
-  const auto row = txn.exec_params(
-      "SELECT name FROM environments WHERE id = $1::bigint AND project_id = $2::bigint",
-      environment_id, *project_id);
-  if (row.empty()) {
+  auto name = TenantStore::environment_name(txn, environment_id, *project_id);
+  if (!name) {
     throw Error(errc::not_found, "environment does not exist in this project", "environment_id");
   }
-  return row[0][0].as<std::string>();
+  return std::move(*name);
 }
 
 Tenant tenant_of(const ApiKey& k) {
@@ -289,24 +274,8 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
       project_id = actor.project_id;
       organization_id = actor.organization_id;
     }
-    Tenant tenant;
-    if (project_id) {
-      require_id(*project_id, "project_id");
-      const auto row = txn.exec_params(
-          "SELECT organization_id::text FROM projects WHERE id = $1::bigint", *project_id);
-      if (row.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
-      tenant = {row[0][0].as<std::string>(), project_id};
-      if (organization_id && *organization_id != tenant.organization_id) {
-        throw Error(errc::not_found, "project does not exist", "project_id");
-      }
-    } else {
-      require_id(*organization_id, "organization_id");
-      if (txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint", *organization_id)
-              .empty()) {
-        throw Error(errc::not_found, "organization does not exist", "organization_id");
-      }
-      tenant = {*organization_id, std::nullopt};
-    }
+    const auto tenant =
+        resolve_tenant(txn, project_id, organization_id, ForeignProject::missing).value().tenant;
     require_access(actor, Permission::read, tenant, project_id ? "project" : "organization");
     query.organization_id = tenant.organization_id;
     query.project_id = tenant.project_id;

@@ -8,7 +8,8 @@
 #include "engine/json_render.hpp"
 #include "engine/lifecycle.hpp"
 #include "engine/outbox_append.hpp"
-#include "engine/sql_values.hpp"
+#include "engine/subscription_store.hpp"
+#include "engine/tenant_resolver.hpp"
 #include "engine/time_format.hpp"
 #include "engine/validation.hpp"
 #include "engine/webhook_secret.hpp"
@@ -47,21 +48,9 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
   const auto sealed = box_.seal(out.secret, kWebhookSecretContext);
 
   db_.transact([&](pqxx::work& txn) {
-    if (sub.project_id) {
-      const auto r = txn.exec_params(
-          "SELECT organization_id::text FROM projects WHERE id = $1::bigint", *sub.project_id);
-      if (r.empty()) throw Error(errc::not_found, "project does not exist", "project_id");
-      const auto owner = r[0][0].as<std::string>();
-      if (sub.organization_id && *sub.organization_id != owner) {
-        throw Error(errc::invalid_argument, "project belongs to another organization",
-                    "organization_id");
-      }
-      sub.organization_id = owner;
-    } else if (sub.organization_id &&
-               txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint",
-                               *sub.organization_id)
-                   .empty()) {
-      throw Error(errc::not_found, "organization does not exist", "organization_id");
+    if (const auto resolved =
+            resolve_tenant(txn, sub.project_id, sub.organization_id, ForeignProject::invalid)) {
+      sub.organization_id = resolved->tenant.organization_id;
     }
     if (sub.organization_id) {
       require_access(actor, Permission::manage, {*sub.organization_id, sub.project_id},
@@ -70,13 +59,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
       // Only the admin subscribes to every tenant's events.
       throw Error(errc::forbidden, "only the admin token subscribes across organizations");
     }
-    txn.exec_params(
-        "INSERT INTO webhook_subscriptions (id, organization_id, project_id, url, event_types,"
-        " secret_sealed, status, created_at)"
-        " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::text[], $6, $7, $8::timestamptz)",
-        sub.id, sub.organization_id, sub.project_id, sub.url, text_array_literal(sub.event_types),
-        pqxx::binarystring(sealed.data(), sealed.size()), sub.status,
-        sql_timestamp(sub.created_at));
+    SubscriptionStore::insert(txn, sub, sealed);
     auto data = to_json(sub);
     data["actor"] = to_json(actor);
     append_event(txn, {"webhook_subscription", sub.id, "webhook_subscription.created",
