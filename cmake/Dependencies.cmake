@@ -6,7 +6,7 @@ find_package(OpenSSL REQUIRED)
 find_package(spdlog REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
-# libpq itself, for PQconninfoParse (engine/database.cpp adds a connect timeout to URLs).
+# libpq itself, for PQconninfoParse (engine/store/database.cpp adds a connect timeout to URLs).
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 if(KEYFLOW_BUILD_TESTS)

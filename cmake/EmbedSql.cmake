@@ -2,7 +2,7 @@
 # Writes a source file holding every schemas/sql/*.sql, in name order, as raw string literals.
 file(GLOB files "${SQL_DIR}/*.sql")
 list(SORT files)
-set(body "#include \"engine/migrations.hpp\"\n\nnamespace keyflow {\n\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> migrations = {\n")
+set(body "#include \"engine/store/migrations.hpp\"\n\nnamespace keyflow {\n\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> migrations = {\n")
 foreach(f IN LISTS files)
   get_filename_component(name "${f}" NAME)
   file(READ "${f}" sql)

@@ -5,8 +5,8 @@
 
 #include <boost/json/parse.hpp>
 
-#include "engine/sql_values.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/time_format.hpp"
+#include "engine/store/sql_values.hpp"
 
 namespace keyflow {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "consumers/delivery_payload.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/time_format.hpp"
 
 namespace keyflow {
 namespace {

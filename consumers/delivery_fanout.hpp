@@ -3,8 +3,8 @@
 #include <cstddef>
 
 #include "consumers/cloud_event.hpp"
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/store/database.hpp"
 
 namespace keyflow {
 

@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "consumers/retry_schedule.hpp"
-#include "engine/clock.hpp"
+#include "engine/core/clock.hpp"
 
 namespace keyflow {
 

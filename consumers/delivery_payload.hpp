@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "consumers/cloud_event.hpp"
-#include "engine/webhook_message.hpp"
+#include "engine/webhooks/webhook_message.hpp"
 
 namespace keyflow {
 

@@ -8,7 +8,7 @@
 
 #include "consumers/delivery_outcome.hpp"
 #include "consumers/webhook_client.hpp"
-#include "engine/clock.hpp"
+#include "engine/core/clock.hpp"
 
 namespace keyflow {
 

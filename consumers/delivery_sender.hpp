@@ -14,7 +14,7 @@
 #include "consumers/delivery_queue.hpp"
 #include "consumers/retry_schedule.hpp"
 #include "consumers/webhook_client.hpp"
-#include "engine/clock.hpp"
+#include "engine/core/clock.hpp"
 
 namespace keyflow {
 

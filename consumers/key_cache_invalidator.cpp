@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "consumers/kafka_consumer.hpp"
-#include "engine/ids.hpp"
+#include "engine/core/ids.hpp"
 #include "outbox/topics.hpp"
 
 namespace keyflow {

@@ -3,7 +3,7 @@
 #include <stop_token>
 #include <string>
 
-#include "engine/verify_cache.hpp"
+#include "engine/keys/verify_cache.hpp"
 
 namespace keyflow {
 

@@ -3,9 +3,9 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include "engine/rotation_delivery_store.hpp"
-#include "engine/rotation_webhook.hpp"
-#include "engine/sql_values.hpp"
+#include "engine/keys/rotation_delivery_store.hpp"
+#include "engine/keys/rotation_webhook.hpp"
+#include "engine/store/sql_values.hpp"
 
 namespace keyflow {
 

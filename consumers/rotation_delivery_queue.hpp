@@ -1,9 +1,9 @@
 #pragma once
 
 #include "consumers/delivery_queue.hpp"
-#include "engine/database.hpp"
-#include "engine/master_key.hpp"
-#include "engine/secret_box.hpp"
+#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/secret_box.hpp"
+#include "engine/store/database.hpp"
 
 namespace keyflow {
 

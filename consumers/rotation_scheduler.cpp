@@ -6,9 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/api_key_store.hpp"
-#include "engine/errc.hpp"
-#include "engine/interruptible_wait.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/interruptible_wait.hpp"
+#include "engine/keys/api_key_store.hpp"
 
 namespace keyflow {
 

@@ -4,10 +4,10 @@
 #include <stop_token>
 #include <vector>
 
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/key_lifecycle_service.hpp"
-#include "engine/key_service.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/keys/key_lifecycle_service.hpp"
+#include "engine/keys/key_service.hpp"
+#include "engine/store/database.hpp"
 
 namespace keyflow {
 

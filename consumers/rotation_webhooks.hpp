@@ -3,9 +3,9 @@
 #include <stop_token>
 
 #include "consumers/delivery_sender.hpp"
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/master_key.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/crypto/master_key.hpp"
+#include "engine/store/database.hpp"
 
 namespace keyflow {
 

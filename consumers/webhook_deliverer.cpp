@@ -15,8 +15,8 @@
 #include "consumers/kafka_consumer.hpp"
 #include "consumers/webhook_client.hpp"
 #include "consumers/webhook_delivery_queue.hpp"
-#include "engine/backoff.hpp"
-#include "engine/interruptible_wait.hpp"
+#include "engine/core/backoff.hpp"
+#include "engine/core/interruptible_wait.hpp"
 
 namespace keyflow {
 namespace {

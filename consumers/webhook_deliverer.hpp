@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "consumers/retry_schedule.hpp"
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/master_key.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/crypto/master_key.hpp"
+#include "engine/store/database.hpp"
 #include "outbox/topics.hpp"
 
 namespace keyflow {

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/sql_values.hpp"
-#include "engine/webhook_secret.hpp"
+#include "engine/store/sql_values.hpp"
+#include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
 

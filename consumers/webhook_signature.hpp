@@ -6,7 +6,7 @@
 
 // generate_webhook_secret() lives with the subscriptions that create secrets; re-exported here
 // so that signing code and its tests find it beside sign().
-#include "engine/webhook_secret.hpp"
+#include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
 

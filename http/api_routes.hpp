@@ -2,12 +2,12 @@
 
 #include <functional>
 
-#include "engine/connection_service.hpp"
-#include "engine/event_log.hpp"
-#include "engine/key_service.hpp"
-#include "engine/metrics.hpp"
-#include "engine/organization_service.hpp"
-#include "engine/subscription_service.hpp"
+#include "engine/connections/connection_service.hpp"
+#include "engine/core/metrics.hpp"
+#include "engine/events/event_log.hpp"
+#include "engine/keys/key_service.hpp"
+#include "engine/tenancy/organization_service.hpp"
+#include "engine/webhooks/subscription_service.hpp"
 #include "http/authenticator.hpp"
 #include "http/connection_routes.hpp"
 #include "http/router.hpp"

@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/encoding.hpp"
-#include "engine/log_limiter.hpp"
-#include "engine/model.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/core/log_limiter.hpp"
+#include "engine/core/model.hpp"
 
 namespace keyflow::http {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/connection_service.hpp"
+#include "engine/connections/connection_service.hpp"
 
 namespace keyflow::http {
 

@@ -1,6 +1,6 @@
 #include "http/connection_routes.hpp"
 
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
 #include "http/api_routes.hpp"
 #include "http/connection_requests.hpp"
 #include "http/json_input.hpp"

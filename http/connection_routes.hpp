@@ -1,6 +1,6 @@
 #pragma once
 
-#include "engine/connection_service.hpp"
+#include "engine/connections/connection_service.hpp"
 #include "http/authenticator.hpp"
 #include "http/router.hpp"
 

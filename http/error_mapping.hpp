@@ -4,7 +4,7 @@
 
 #include <boost/beast/http/status.hpp>
 
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
 
 namespace keyflow::http {
 

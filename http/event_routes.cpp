@@ -1,6 +1,6 @@
-#include "engine/errc.hpp"
-#include "engine/json_render.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/json_render.hpp"
+#include "engine/core/time_format.hpp"
 #include "http/api_routes.hpp"
 #include "http/query_params.hpp"
 

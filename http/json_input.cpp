@@ -6,9 +6,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "engine/errc.hpp"
-#include "engine/ids.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/ids.hpp"
+#include "engine/core/time_format.hpp"
 
 namespace keyflow::http {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "engine/clock.hpp"
+#include "engine/core/clock.hpp"
 
 namespace keyflow::http {
 
@@ -29,7 +29,7 @@ class JsonInput {
   // A JSON object, serialized.
   std::optional<std::string> optional_object(std::string_view name) const;
   std::optional<std::string> optional_string(std::string_view name) const;
-  // An id (engine/ids.hpp) given as a JSON integer (seed 001: "organization_id": 432) or as a
+  // An id (engine/core/ids.hpp) given as a JSON integer (seed 001: "organization_id": 432) or as a
   // string of digits (seed 002: "project_id": "string"), in its canonical digits.
   std::optional<std::string> optional_id(std::string_view name) const;
   std::string required_id(std::string_view name) const;

@@ -1,6 +1,6 @@
 #include "http/key_requests.hpp"
 
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
 #include "http/json_input.hpp"
 #include "http/query_params.hpp"
 

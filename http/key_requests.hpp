@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "engine/key_service.hpp"
+#include "engine/keys/key_service.hpp"
 #include "http/request.hpp"
 
 namespace keyflow::http {

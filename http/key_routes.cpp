@@ -1,8 +1,8 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
-#include "engine/errc.hpp"
-#include "engine/json_render.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/json_render.hpp"
 #include "http/api_routes.hpp"
 #include "http/json_input.hpp"
 #include "http/key_requests.hpp"

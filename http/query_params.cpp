@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
 
 namespace keyflow::http {
 

@@ -10,7 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
-#include "engine/model.hpp"
+#include "engine/core/model.hpp"
 
 namespace keyflow::http {
 

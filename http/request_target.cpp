@@ -4,7 +4,7 @@
 
 #include <boost/url/parse.hpp>
 
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
 
 namespace keyflow::http {
 namespace {

@@ -4,8 +4,8 @@
 #include <pqxx/except.hxx>
 #include <spdlog/spdlog.h>
 
-#include "engine/errc.hpp"
-#include "engine/log_limiter.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/log_limiter.hpp"
 #include "http/error_mapping.hpp"
 
 namespace keyflow::http {

@@ -17,8 +17,8 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
-#include "engine/errc.hpp"
-#include "engine/log_limiter.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/log_limiter.hpp"
 #include "http/error_mapping.hpp"
 #include "http/request_target.hpp"
 

@@ -9,7 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "engine/metrics.hpp"
+#include "engine/core/metrics.hpp"
 #include "http/router.hpp"
 
 namespace keyflow::http {

@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "engine/subscription_service.hpp"
+#include "engine/webhooks/subscription_service.hpp"
 
 namespace keyflow::http {
 

@@ -1,4 +1,4 @@
-#include "engine/json_render.hpp"
+#include "engine/core/json_render.hpp"
 #include "http/api_routes.hpp"
 #include "http/webhook_requests.hpp"
 

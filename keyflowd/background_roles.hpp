@@ -6,7 +6,7 @@
 #include "consumers/rotation_scheduler.hpp"
 #include "consumers/rotation_webhooks.hpp"
 #include "consumers/webhook_deliverer.hpp"
-#include "engine/key_lifecycle_service.hpp"
+#include "engine/keys/key_lifecycle_service.hpp"
 #include "keyflowd/config.hpp"
 #include "keyflowd/engine_core.hpp"
 #include "outbox/outbox_relay.hpp"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/master_key.hpp"
+#include "engine/crypto/master_key.hpp"
 #include "outbox/outbox_retention.hpp"
 
 namespace keyflow {

@@ -3,13 +3,13 @@
 #include <optional>
 #include <string>
 
-#include "engine/cache_coherence.hpp"
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/key_service.hpp"
-#include "engine/master_key.hpp"
-#include "engine/metrics.hpp"
-#include "engine/verify_cache.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/core/metrics.hpp"
+#include "engine/crypto/master_key.hpp"
+#include "engine/keys/cache_coherence.hpp"
+#include "engine/keys/key_service.hpp"
+#include "engine/keys/verify_cache.hpp"
+#include "engine/store/database.hpp"
 
 namespace keyflow {
 

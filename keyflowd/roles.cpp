@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/migrations.hpp"
+#include "engine/store/migrations.hpp"
 #include "keyflowd/background_roles.hpp"
 #include "keyflowd/engine_core.hpp"
 #include "keyflowd/serve_role.hpp"

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "consumers/key_cache_invalidator.hpp"
-#include "engine/interruptible_wait.hpp"
+#include "engine/core/interruptible_wait.hpp"
 
 namespace keyflow {
 namespace {

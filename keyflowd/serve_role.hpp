@@ -7,10 +7,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "engine/connection_service.hpp"
-#include "engine/event_log.hpp"
-#include "engine/organization_service.hpp"
-#include "engine/subscription_service.hpp"
+#include "engine/connections/connection_service.hpp"
+#include "engine/events/event_log.hpp"
+#include "engine/tenancy/organization_service.hpp"
+#include "engine/webhooks/subscription_service.hpp"
 #include "http/api_routes.hpp"
 #include "http/authenticator.hpp"
 #include "http/router.hpp"

@@ -1,6 +1,6 @@
 #include "outbox/outbox_record.hpp"
 
-#include "engine/time_format.hpp"
+#include "engine/core/time_format.hpp"
 #include "outbox/topics.hpp"
 
 namespace keyflow {

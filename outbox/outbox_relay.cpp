@@ -10,9 +10,9 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
-#include "engine/backoff.hpp"
-#include "engine/database.hpp"
-#include "engine/interruptible_wait.hpp"
+#include "engine/core/backoff.hpp"
+#include "engine/core/interruptible_wait.hpp"
+#include "engine/store/database.hpp"
 #include "outbox/kafka_error.hpp"
 #include "outbox/outbox_relay_round.hpp"
 #include "outbox/topics.hpp"

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <vector>
 
-#include "engine/clock.hpp"
+#include "engine/core/clock.hpp"
 #include "outbox/kafka_producer.hpp"
 #include "outbox/outbox_record.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "engine/clock.hpp"
-#include "engine/metrics.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/core/metrics.hpp"
 #include "outbox/outbox_relay.hpp"
 
 namespace keyflow {

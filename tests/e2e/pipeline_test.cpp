@@ -6,8 +6,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "engine/encoding.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/core/time_format.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
 #include "tests/support/keyflowd.hpp"

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "engine/time_format.hpp"
+#include "engine/core/time_format.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/http_test_client.hpp"

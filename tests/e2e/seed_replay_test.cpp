@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "engine/ids.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/ids.hpp"
+#include "engine/core/time_format.hpp"
 #include "tests/support/keyflowd.hpp"
 #include "tests/support/standard_webhooks.hpp"
 #include "tests/support/test_database.hpp"

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <typeinfo>
 
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
 
 namespace keyflow::fuzz {
 

@@ -1,4 +1,4 @@
-// The key list's cursor (engine/key_cursor.hpp), which clients send back as they like.
+// The key list's cursor (engine/keys/key_cursor.hpp), which clients send back as they like.
 //
 // - decode_key_cursor throws only Error(invalid_argument, field "cursor").
 // - What it accepts re-encodes to a cursor that decodes to the same position (within the
@@ -13,8 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/errc.hpp"
-#include "engine/key_cursor.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/ids.hpp"
+#include "engine/keys/key_cursor.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -36,9 +37,9 @@ std::optional<KeyCursor> decode(std::string_view text) {
   return out;
 }
 
-// A cursor made from the first 24 bytes: a time in range and a UUID in lowercase hex.
+// A cursor made from the first 16 bytes: a time in range and an id (engine/core/ids.hpp).
 std::optional<KeyCursor> made_from(std::string_view data) {
-  if (data.size() < 24) return std::nullopt;
+  if (data.size() < 16) return std::nullopt;
   std::uint64_t raw = 0;
   std::memcpy(&raw, data.data(), sizeof raw);
   const auto first = sys_days{year{1900} / 1 / 1}.time_since_epoch();
@@ -46,15 +47,10 @@ std::optional<KeyCursor> made_from(std::string_view data) {
   const auto span = duration_cast<microseconds>(last - first).count();
   const auto offset =
       microseconds(static_cast<std::int64_t>(raw % static_cast<std::uint64_t>(span)));
-  KeyCursor c{TimePoint(duration_cast<TimePoint::duration>(first + offset)), {}};
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) c.id += '-';
-    const auto b = static_cast<unsigned char>(data[8 + i]);
-    c.id += kHex[b >> 4];
-    c.id += kHex[b & 15];
-  }
-  return c;
+  std::uint64_t id = 0;
+  std::memcpy(&id, data.data() + 8, sizeof id);
+  return KeyCursor{TimePoint(duration_cast<TimePoint::duration>(first + offset)),
+                   std::to_string(id % static_cast<std::uint64_t>(kMaxId) + 1)};
 }
 
 }  // namespace

@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/encoding.hpp"
-#include "engine/key_format.hpp"
-#include "engine/write_key.hpp"
+#include "engine/connections/write_key.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/keys/key_format.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// Webhook and rotation webhook URLs (engine/validation.hpp require_http_url).
+// Webhook and rotation webhook URLs (engine/core/validation.hpp require_http_url).
 //
 // - Refusal is Error(invalid_argument) naming the field; nothing else escapes.
 // - An accepted URL is at most 2048 bytes of visible ASCII (it goes into a request line and
@@ -11,8 +11,8 @@
 
 #include <boost/url/parse.hpp>
 
-#include "engine/errc.hpp"
-#include "engine/validation.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/validation.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -2,13 +2,13 @@
 // returns only once every live serve process has dropped the key, waits for a process that
 // is alive but silent until it counts as gone, and a process that leaves stops answering from
 // its cache first. Each "process" here is a cache and a coherence listener over one database.
-#include "engine/cache_coherence.hpp"
+#include "engine/keys/cache_coherence.hpp"
 
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "engine/organization_service.hpp"
+#include "engine/tenancy/organization_service.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace keyflow {

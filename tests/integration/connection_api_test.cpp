@@ -11,11 +11,11 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "engine/connection_service.hpp"
-#include "engine/encoding.hpp"
-#include "engine/ids.hpp"
-#include "engine/key_hasher.hpp"
-#include "engine/write_key.hpp"
+#include "engine/connections/connection_service.hpp"
+#include "engine/connections/write_key.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/core/ids.hpp"
+#include "engine/crypto/key_hasher.hpp"
 #include "http/connection_routes.hpp"
 #include "http/server.hpp"
 #include "tests/support/engine_fixture.hpp"

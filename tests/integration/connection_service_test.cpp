@@ -1,7 +1,7 @@
 // ConnectionService's tenant checks on a real PostgreSQL: a keyflow key acts only inside its
 // own organization (and project), where anything outside answers exactly like "missing", and
 // its scopes decide what it may do.
-#include "engine/connection_service.hpp"
+#include "engine/connections/connection_service.hpp"
 
 #include <atomic>
 #include <functional>
@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/errc.hpp"
-#include "engine/write_key.hpp"
+#include "engine/connections/write_key.hpp"
+#include "engine/core/errc.hpp"
 #include "tests/support/engine_fixture.hpp"
 
 namespace keyflow {

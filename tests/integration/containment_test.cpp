@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "consumers/rotation_scheduler.hpp"
-#include "engine/time_format.hpp"
+#include "engine/core/time_format.hpp"
 #include "tests/support/api_server.hpp"
 #include "tests/support/verify_race.hpp"
 

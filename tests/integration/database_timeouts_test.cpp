@@ -7,8 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <gtest/gtest.h>
 
-#include "engine/database.hpp"
-#include "engine/errc.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/store/database.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace keyflow {

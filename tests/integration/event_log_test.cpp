@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "engine/event_store.hpp"
+#include "engine/events/event_store.hpp"
 #include "tests/support/api_server.hpp"
 
 namespace keyflow {

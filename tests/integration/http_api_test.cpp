@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "engine/key_format.hpp"
+#include "engine/keys/key_format.hpp"
 #include "tests/support/api_server.hpp"
 
 namespace keyflow {

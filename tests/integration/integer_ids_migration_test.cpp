@@ -5,14 +5,14 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/ids.hpp"
-#include "engine/key_format.hpp"
-#include "engine/key_hasher.hpp"
-#include "engine/key_service.hpp"
-#include "engine/master_key.hpp"
-#include "engine/migrations.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/core/ids.hpp"
+#include "engine/crypto/key_hasher.hpp"
+#include "engine/crypto/master_key.hpp"
+#include "engine/keys/key_format.hpp"
+#include "engine/keys/key_service.hpp"
+#include "engine/store/database.hpp"
+#include "engine/store/migrations.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace keyflow {

@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "engine/time_format.hpp"
+#include "engine/core/time_format.hpp"
 #include "tests/support/api_server.hpp"
 
 namespace keyflow {

@@ -1,4 +1,4 @@
-#include "engine/key_service.hpp"
+#include "engine/keys/key_service.hpp"
 
 #include <thread>
 
@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "consumers/rotation_scheduler.hpp"
-#include "engine/errc.hpp"
-#include "engine/json_render.hpp"
-#include "engine/key_format.hpp"
+#include "engine/core/errc.hpp"
+#include "engine/core/json_render.hpp"
+#include "engine/keys/key_format.hpp"
 #include "tests/support/engine_fixture.hpp"
 
 namespace keyflow {

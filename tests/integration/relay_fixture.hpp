@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "engine/clock.hpp"
+#include "engine/core/clock.hpp"
 #include "outbox/embedded_broker.hpp"
 #include "outbox/outbox_relay.hpp"
 #include "tests/support/eventually.hpp"

@@ -14,7 +14,7 @@
 #include "consumers/delivery_sender.hpp"
 #include "consumers/rotation_delivery_queue.hpp"
 #include "consumers/webhook_signature.hpp"
-#include "engine/key_lifecycle_service.hpp"
+#include "engine/keys/key_lifecycle_service.hpp"
 #include "tests/support/engine_fixture.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/webhook_receiver.hpp"

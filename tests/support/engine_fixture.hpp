@@ -2,12 +2,12 @@
 
 #include <memory>
 
-#include "engine/clock.hpp"
-#include "engine/database.hpp"
-#include "engine/key_service.hpp"
-#include "engine/master_key.hpp"
-#include "engine/organization_service.hpp"
-#include "engine/subscription_service.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/crypto/master_key.hpp"
+#include "engine/keys/key_service.hpp"
+#include "engine/store/database.hpp"
+#include "engine/tenancy/organization_service.hpp"
+#include "engine/webhooks/subscription_service.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace keyflow::test {

@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "engine/encoding.hpp"
+#include "engine/core/encoding.hpp"
 
 namespace keyflow::test {
 namespace {

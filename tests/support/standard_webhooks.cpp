@@ -3,7 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "engine/encoding.hpp"
+#include "engine/core/encoding.hpp"
 
 namespace keyflow::test {
 

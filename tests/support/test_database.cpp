@@ -5,8 +5,8 @@
 #include <pqxx/pqxx>
 #include <sodium.h>
 
-#include "engine/encoding.hpp"
-#include "engine/migrations.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/store/migrations.hpp"
 
 namespace keyflow::test {
 namespace {

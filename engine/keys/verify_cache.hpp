@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "engine/core/clock.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/core/model.hpp"
+
+namespace keyflow {
+
+// Key hash → the key's stored state, so that verify answers without the database. Entries are
+// dropped by key id when the key's events arrive from Kafka (every serve process reads them),
+// and expire after a short TTL as a safety net should an event be late. Known-absent hashes
+// are cached too, so that guessing keys does not reach the database either, but in a tier of
+// their own with its own bound: a flood of made-up keys cannot push real keys out.
+class VerifyCache {
+ public:
+  VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries = 100000,
+              std::size_t max_absent = 10000)
+      : clock_(clock), ttl_(ttl), max_entries_(max_entries), max_absent_(max_absent) {}
+
+  // nullopt: not cached. A cached absent key is an engaged optional holding nullopt.
+  std::optional<std::optional<ApiKey>> get(const Bytes& hash);
+  // Read epoch() before loading a key from the database and pass it to put(): a put whose
+  // load raced with an invalidation is dropped, so stale state cannot slip back in.
+  std::uint64_t epoch() const;
+  void put(const Bytes& hash, const std::optional<ApiKey>& key, std::uint64_t loaded_at_epoch);
+  void invalidate_key(const std::string& key_id);
+  void clear();
+  // With a coherence protocol (engine/keys/cache_coherence.hpp), the cache answers only while the
+  // protocol vouches for it: after `until` every get() misses and put() keeps nothing, until
+  // the next call moves it on. Without a call the cache is always trusted.
+  void trust_until(TimePoint until);
+  std::size_t size() const;  // known keys and absent hashes together
+
+ private:
+  struct Entry {
+    std::optional<ApiKey> key;
+    TimePoint expires_at;
+  };
+  const Clock& clock_;
+  std::chrono::milliseconds ttl_;
+  std::size_t max_entries_;
+  std::size_t max_absent_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> by_hash_;     // known keys
+  std::unordered_map<std::string, TimePoint> absent_;  // hash → until when it counts as absent
+  std::unordered_map<std::string, std::string> hash_by_id_;
+  std::uint64_t epoch_ = 0;
+  std::optional<TimePoint> trusted_until_;
+};
+
+// last_used_at without a database write per verify: verify records uses in memory, and a
+// background flush writes them in one statement every second or so.
+class UsageRecorder {
+ public:
+  void record(const std::string& key_id, TimePoint at);
+  // The uses recorded since the last call, newest per key.
+  std::vector<std::pair<std::string, TimePoint>> take();
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, TimePoint> pending_;
+};
+
+}  // namespace keyflow

@@ -1,0 +1,103 @@
+#include "engine/store/database.hpp"
+
+#include <libpq-fe.h>
+#include <string_view>
+
+#include "engine/core/errc.hpp"
+
+namespace keyflow {
+
+ConnectionPool::ConnectionPool(std::string url, std::size_t size)
+    : url_(std::move(url)), size_(size) {}
+
+ConnectionPool::Lease::~Lease() {
+  if (pool_ == nullptr) return;
+  if (conn_ && !conn_->is_open()) conn_.reset();
+  pool_->release(std::move(conn_));
+}
+
+namespace {
+
+std::string with_connect_timeout(const std::string& url) {
+  // A stalled or unreachable server must turn into an error in bounded time, not a hang:
+  // add connect_timeout unless the URL (keyword or URI form) sets one.
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return url;  // libpqxx reports the malformed URL itself
+  }
+  std::string out;
+  bool has_timeout = false;
+  for (auto* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    if (std::string_view(o->keyword) == "connect_timeout") has_timeout = true;
+    out += std::string(o->keyword) + "='";
+    for (const char* c = o->val; *c != '\0'; ++c) {
+      if (*c == '\'' || *c == '\\') out += '\\';
+      out += *c;
+    }
+    out += "' ";
+  }
+  PQconninfoFree(options);
+  if (!has_timeout)
+    out += "connect_timeout=" + std::to_string(ConnectionPool::kConnectTimeoutSeconds);
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<pqxx::connection> ConnectionPool::connect(const std::string& url) {
+  auto conn = std::make_unique<pqxx::connection>(with_connect_timeout(url));
+  // Timestamps travel as text; UTC keeps them uniform. set_variable (unlike a raw SET) is
+  // restored when libpqxx reconnects a broken connection.
+  conn->set_variable("TimeZone", "'UTC'");
+  // No statement may hold a request (or a role's loop) longer than this; a stalled database
+  // then answers 503 instead of hanging its callers.
+  conn->set_variable("statement_timeout", "'" + std::to_string(kStatementTimeoutSeconds) + "s'");
+  return conn;
+}
+
+bool ConnectionPool::reachable() {
+  try {
+    transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+ConnectionPool::Lease ConnectionPool::acquire() {
+  std::unique_lock lock(mutex_);
+  if (!available_.wait_for(lock, std::chrono::seconds(kAcquireTimeoutSeconds),
+                           [&] { return !idle_.empty() || open_ < size_; })) {
+    throw Error(errc::unavailable, "no database connection became free in time");
+  }
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(*this, std::move(conn));
+  }
+  ++open_;
+  lock.unlock();
+  try {
+    return Lease(*this, connect(url_));
+  } catch (...) {
+    lock.lock();
+    --open_;
+    available_.notify_one();
+    throw;
+  }
+}
+
+void ConnectionPool::release(std::unique_ptr<pqxx::connection> conn) {
+  std::lock_guard lock(mutex_);
+  if (conn) {
+    idle_.push_back(std::move(conn));
+  } else {
+    --open_;
+  }
+  available_.notify_one();
+}
+
+}  // namespace keyflow

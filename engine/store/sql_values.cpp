@@ -1,0 +1,93 @@
+#include "engine/store/sql_values.hpp"
+
+#include <cctype>
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+#include "engine/core/time_format.hpp"
+
+namespace keyflow {
+
+std::optional<std::string> optional_text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+
+TimePoint timestamp_of(const pqxx::field& f) {
+  const auto t = parse_timestamp(f.c_str());
+  if (!t) throw std::runtime_error("unreadable timestamp in column " + std::string(f.name()));
+  return *t;
+}
+
+std::optional<TimePoint> optional_timestamp(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return timestamp_of(f);
+}
+
+std::optional<int> optional_int(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<int>();
+}
+
+std::vector<std::string> json_string_array(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  const auto parsed = boost::json::parse(f.c_str());
+  for (const auto& v : parsed.as_array()) {
+    out.emplace_back(v.as_string());
+  }
+  return out;
+}
+
+std::string text_array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string sql_timestamp(TimePoint t) {
+  using namespace std::chrono;
+  const auto us = floor<microseconds>(t);
+  const auto secs = floor<seconds>(us);
+  return format_timestamp(secs).substr(0, 19) + fmt::format(".{:06}Z", (us - secs).count());
+}
+
+std::optional<std::string> timestamp_param(const std::optional<TimePoint>& t) {
+  if (!t) return std::nullopt;
+  return sql_timestamp(*t);
+}
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> bytea_param(const std::optional<std::vector<std::uint8_t>>& bytes) {
+  if (!bytes) return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  for (const auto b : *bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+}  // namespace keyflow
