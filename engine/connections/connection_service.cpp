@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/connections/connection_events.hpp"
 #include "engine/connections/connection_store.hpp"
 #include "engine/connections/write_key.hpp"
 #include "engine/core/errc.hpp"
 #include "engine/core/ids.hpp"
-#include "engine/core/json_render.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/core/validation.hpp"
 #include "engine/events/outbox_append.hpp"
@@ -59,25 +59,6 @@ Tenant require_workspace(pqxx::work& txn, const Actor& actor, Permission permiss
   if (!can_reach(actor, tenant)) throw Error(errc::not_found, kWorkspaceMissing, "project_id");
   require_access(actor, permission, tenant, "workspace");
   return tenant;
-}
-
-boost::json::object connection_event_data(const Connection& c, const Actor& actor) {
-  auto data = to_json(c);
-  data["actor"] = to_json(actor);
-  return data;
-}
-
-// What events say of a write key: its id and hint, never the key or its hash.
-boost::json::object key_event_data(const std::string& key_id, const std::string& key_prefix,
-                                   TimePoint created_at, const Connection& c, const Actor& actor) {
-  return {{"id", key_id},
-          {"connection_id", c.id},
-          {"connection_type", to_string(c.type)},
-          {"project_id", c.project_id},
-          {"organization_id", c.organization_id},
-          {"key_prefix", key_prefix},
-          {"created_at", format_timestamp(created_at)},
-          {"actor", to_json(actor)}};
 }
 
 }  // namespace
@@ -134,10 +115,8 @@ CreatedConnection ConnectionService::create(const Actor& actor, const NewConnect
       c.id = random_id();
     } while (!ConnectionStore::insert(txn, c));
     ConnectionStore::insert_write_key(txn, {key_id, c.id, hash, sealed, key_prefix, now});
-    append_event(txn, {"connection", std::to_string(c.id), "connection.created",
-                       connection_event_data(c, actor), now});
-    append_event(txn, {"event_write_key", key_id, "event_write_key.created",
-                       key_event_data(key_id, key_prefix, now, c, actor), now});
+    append_event(txn, connection_created(c, actor));
+    append_event(txn, write_key_created({key_id, key_prefix, now}, c, actor));
   });
   return out;
 }
@@ -169,16 +148,9 @@ void ConnectionService::remove(const Actor& actor, std::string_view id) {
     ConnectionStore::mark_deleted(txn, cid, now);
     // The keys go with the connection: nothing sealed stays behind for a connection that
     // cannot be used, and consumers of keyflow.event_write_keys see each key end.
-    for (const auto& k : ConnectionStore::delete_write_keys(txn, cid)) {
-      auto data = key_event_data(k.id, k.key_prefix, k.created_at, c, actor);
-      data["deleted_at"] = format_timestamp(now);
-      data["reason"] = "connection_deleted";
-      append_event(txn, {"event_write_key", k.id, "event_write_key.deleted", std::move(data), now});
-    }
-    auto data = connection_event_data(c, actor);
-    data["deleted_at"] = format_timestamp(now);
-    append_event(txn,
-                 {"connection", std::to_string(c.id), "connection.deleted", std::move(data), now});
+    for (const auto& k : ConnectionStore::delete_write_keys(txn, cid))
+      append_event(txn, write_key_deleted(k, c, actor, now, "connection_deleted"));
+    append_event(txn, connection_deleted(c, actor, now));
   });
 }
 
@@ -199,8 +171,7 @@ std::string ConnectionService::create_write_key(const Actor& actor,
       throw Error(errc::limit_exceeded, "connection already has 20 keys");
     }
     ConnectionStore::insert_write_key(txn, {key_id, cid, hash, sealed, key_prefix, now});
-    append_event(txn, {"event_write_key", key_id, "event_write_key.created",
-                       key_event_data(key_id, key_prefix, now, c, actor), now});
+    append_event(txn, write_key_created({key_id, key_prefix, now}, c, actor));
   });
   return key;
 }
@@ -239,11 +210,7 @@ void ConnectionService::delete_write_key(const Actor& actor, std::string_view co
                   "key");
     }
     ConnectionStore::delete_write_key(txn, found->id);
-    auto data = key_event_data(found->id, found->key_prefix, found->created_at, c, actor);
-    data["deleted_at"] = format_timestamp(now);
-    data["reason"] = "deleted";
-    append_event(txn,
-                 {"event_write_key", found->id, "event_write_key.deleted", std::move(data), now});
+    append_event(txn, write_key_deleted(*found, c, actor, now, "deleted"));
   });
 }
 

@@ -4,13 +4,13 @@
 
 #include "engine/core/errc.hpp"
 #include "engine/core/ids.hpp"
-#include "engine/core/json_render.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/core/validation.hpp"
 #include "engine/events/outbox_append.hpp"
 #include "engine/keys/lifecycle.hpp"
 #include "engine/tenancy/access.hpp"
 #include "engine/tenancy/tenant_resolver.hpp"
+#include "engine/webhooks/subscription_events.hpp"
 #include "engine/webhooks/subscription_store.hpp"
 #include "engine/webhooks/webhook_secret.hpp"
 
@@ -60,10 +60,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
       throw Error(errc::forbidden, "only the admin token subscribes across organizations");
     }
     SubscriptionStore::insert(txn, sub, sealed);
-    auto data = to_json(sub);
-    data["actor"] = to_json(actor);
-    append_event(txn, {"webhook_subscription", sub.id, "webhook_subscription.created",
-                       std::move(data), sub.created_at});
+    append_event(txn, subscription_created(sub, actor));
   });
   return out;
 }
