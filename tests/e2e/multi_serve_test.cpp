@@ -5,8 +5,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "tests/support/child_process.hpp"
 #include "tests/support/http_test_client.hpp"
+#include "tests/support/keyflowd.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/verify_race.hpp"
 
@@ -18,34 +18,14 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 constexpr const char* kAdminToken = "multi-serve-token";
 
-unsigned short port_of(const std::string& address) {
-  return static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)));
-}
-
 class MultiServeTest : public ::testing::Test {
  protected:
-  MultiServeTest() {
-    broker_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"broker"},
-                    std::map<std::string, std::string>{{"KEYFLOW_KAFKA_BROKERS", "embedded"}});
-    const auto bootstrap = broker_->wait_for_line("kafka bootstrap ", 30s);
-    if (!bootstrap) throw std::runtime_error("broker did not start");
-    const std::map<std::string, std::string> env = {{"KEYFLOW_DATABASE_URL", db_.url()},
-                                                    {"KEYFLOW_KAFKA_BROKERS", *bootstrap},
-                                                    {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},
-                                                    {"KEYFLOW_ADMIN_TOKEN", kAdminToken},
-                                                    {"KEYFLOW_MASTER_KEY", test::kTestMasterKey}};
-    // The first process runs every role (relay included); the second only serves.
-    first_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"all"}, env);
-    const auto first_addr = first_->wait_for_line("http listening on ", 30s);
-    second_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"serve"}, env);
-    const auto second_addr = second_->wait_for_line("http listening on ", 30s);
-    if (!first_addr || !second_addr) throw std::runtime_error("keyflowd did not start");
-    first_port_ = port_of(*first_addr);
-    second_port_ = port_of(*second_addr);
-  }
+  test::HttpTestClient first() const { return first_.client(kAdminToken); }
+  test::HttpTestClient second() const { return second_.client(kAdminToken); }
 
-  test::HttpTestClient first() const { return {"127.0.0.1", first_port_, kAdminToken}; }
-  test::HttpTestClient second() const { return {"127.0.0.1", second_port_, kAdminToken}; }
+  std::map<std::string, std::string> env() const {
+    return {{"KEYFLOW_KAFKA_BROKERS", broker_.bootstrap()}, {"KEYFLOW_ADMIN_TOKEN", kAdminToken}};
+  }
 
   json::object create_key(const std::string& project) {
     const auto r = first().post("/v1/api-keys", {{"project_id", project}, {"name", "k"}});
@@ -73,8 +53,11 @@ class MultiServeTest : public ::testing::Test {
   }
 
   test::TestDatabase db_;
-  std::optional<test::ChildProcess> broker_, first_, second_;
-  unsigned short first_port_ = 0, second_port_ = 0;
+  // A broker of its own; the first process runs every role (relay included), the second
+  // only serves.
+  test::RunningKeyflowd broker_{KEYFLOWD_PATH, "", {"broker"}};
+  test::RunningKeyflowd first_{KEYFLOWD_PATH, db_.url(), {"all"}, env()};
+  test::RunningKeyflowd second_{KEYFLOWD_PATH, db_.url(), {"serve"}, env()};
 };
 
 TEST_F(MultiServeTest, RevokeThroughOneServeProcessFailsVerifyOnAnotherWithinASecond) {

@@ -8,10 +8,10 @@
 #include <pqxx/pqxx>
 
 #include "outbox/embedded_broker.hpp"
-#include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/http_test_client.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
+#include "tests/support/keyflowd.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace keyflow {
@@ -30,24 +30,8 @@ double metric(const std::string& text, const std::string& name) {
 
 class RelayReadinessTest : public ::testing::Test {
  protected:
-  RelayReadinessTest() {
-    keyflowd_.emplace(KEYFLOWD_PATH, std::vector<std::string>{"all"},
-                      std::map<std::string, std::string>{
-                          {"KEYFLOW_DATABASE_URL", db_.url()},
-                          {"KEYFLOW_KAFKA_BROKERS", broker_.bootstrap_servers()},
-                          {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},
-                          {"KEYFLOW_ADMIN_TOKEN", "readiness-test-token"},
-                          {"KEYFLOW_MASTER_KEY", test::kTestMasterKey},
-                      });
-    const auto http = keyflowd_->wait_for_line("http listening on ", 30s);
-    if (!http) throw std::runtime_error("keyflowd did not start");
-    port_ = static_cast<unsigned short>(std::stoi(http->substr(http->rfind(':') + 1)));
-  }
-
-  int readyz() const { return test::HttpTestClient("127.0.0.1", port_).get("/readyz").status; }
-  std::string metrics() const {
-    return test::HttpTestClient("127.0.0.1", port_).get("/metrics").body;
-  }
+  int readyz() const { return keyflowd_.client("").get("/readyz").status; }
+  std::string metrics() const { return keyflowd_.client("").get("/metrics").body; }
 
   std::vector<std::string> insert_events(int n) {
     std::vector<std::string> ids;
@@ -71,8 +55,12 @@ class RelayReadinessTest : public ::testing::Test {
   EmbeddedBroker broker_;
   test::TestDatabase db_;
   pqxx::connection writer_{db_.url()};
-  std::optional<test::ChildProcess> keyflowd_;  // declared after the broker: stops first
-  unsigned short port_ = 0;
+  // Declared after the broker: stops first.
+  test::RunningKeyflowd keyflowd_{KEYFLOWD_PATH,
+                                  db_.url(),
+                                  {"all"},
+                                  {{"KEYFLOW_KAFKA_BROKERS", broker_.bootstrap_servers()},
+                                   {"KEYFLOW_ADMIN_TOKEN", "readiness-test-token"}}};
 };
 
 TEST_F(RelayReadinessTest, NotReadyWhileTheBrokerIsDownAndDrainsWhenItIsBack) {

@@ -1,5 +1,6 @@
 #include "tests/support/keyflowd.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -17,13 +18,22 @@ RunningKeyflowd::RunningKeyflowd(const std::string& binary, const std::string& d
   };
   for (const auto& [name, value] : extra_env)
     env[name] = value;
+  admin_token_ = env["KEYFLOW_ADMIN_TOKEN"];
   process_.emplace(binary, roles, env);
   using namespace std::chrono_literals;
-  auto bootstrap = process_->wait_for_line("kafka bootstrap ", 30s);
-  auto http = process_->wait_for_line("http listening on ", 30s);
-  if (!bootstrap || !http) throw std::runtime_error("keyflowd did not start");
-  bootstrap_ = *bootstrap;
-  port_ = static_cast<unsigned short>(std::stoi(http->substr(http->rfind(':') + 1)));
+  const auto runs = [&](const char* role) {
+    return std::find(roles.begin(), roles.end(), role) != roles.end();
+  };
+  if (env["KEYFLOW_KAFKA_BROKERS"] == "embedded" && !runs("migrate")) {
+    const auto bootstrap = process_->wait_for_line("kafka bootstrap ", 30s);
+    if (!bootstrap) throw std::runtime_error("keyflowd did not announce its broker");
+    bootstrap_ = *bootstrap;
+  }
+  if (runs("all") || runs("serve")) {
+    const auto http = process_->wait_for_line("http listening on ", 30s);
+    if (!http) throw std::runtime_error("keyflowd did not start serving");
+    port_ = static_cast<unsigned short>(std::stoi(http->substr(http->rfind(':') + 1)));
+  }
 }
 
 }  // namespace keyflow::test
