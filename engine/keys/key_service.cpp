@@ -1,7 +1,5 @@
 #include "engine/keys/key_service.hpp"
 
-#include <algorithm>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -13,28 +11,19 @@
 #include "engine/events/outbox_append.hpp"
 #include "engine/keys/api_key_store.hpp"
 #include "engine/keys/cache_coherence_store.hpp"
-#include "engine/keys/cidr.hpp"
 #include "engine/keys/containment.hpp"
 #include "engine/keys/key_cursor.hpp"
 #include "engine/keys/key_events.hpp"
 #include "engine/keys/key_format.hpp"
-#include "engine/keys/rotation_delivery_store.hpp"
+#include "engine/keys/key_rules.hpp"
 #include "engine/keys/rotation_webhook.hpp"
-#include "engine/store/sql_values.hpp"
 #include "engine/tenancy/access.hpp"
 #include "engine/tenancy/tenant_resolver.hpp"
 #include "engine/tenancy/tenant_store.hpp"
-#include "engine/webhooks/webhook_message.hpp"
 #include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
 namespace {
-
-constexpr int kMaxRotationIntervalDays = 3650;
-constexpr std::size_t kMaxScopes = 64;
-constexpr std::size_t kMaxMetaBytes = 4096;
-constexpr std::size_t kMaxCidrs = 100;
-constexpr int kMaxGraceSeconds = 90 * 24 * 3600;
 
 // Where a new key goes: its tenant and the visible prefix of its text.
 struct Owner {
@@ -42,88 +31,6 @@ struct Owner {
   std::string prefix = "kf";
   std::string environment;  // empty: no environment part in the key's text
 };
-
-void validate_scopes(const std::vector<std::string>& scopes) {
-  if (scopes.size() > kMaxScopes)
-    throw Error(errc::invalid_argument, "at most 64 scopes", "scopes");
-  for (const auto& s : scopes) {
-    if (!is_valid_scope(s)) {
-      throw Error(
-          errc::invalid_argument,
-          "unknown scope '" + s + "': use READ, CREATE, UPDATE, DELETE, MANAGE or resource:action",
-          "scopes");
-    }
-  }
-}
-
-void validate_interval(std::optional<int> days) {
-  if (days && (*days < 1 || *days > kMaxRotationIntervalDays)) {
-    throw Error(errc::invalid_argument, "rotation_interval_days must be between 1 and 3650",
-                "rotation_interval_days");
-  }
-}
-
-void validate_expiry(std::optional<TimePoint> at, TimePoint now) {
-  if (at && *at <= now) {
-    throw Error(errc::invalid_argument, "expires_at must be in the future", "expires_at");
-  }
-}
-
-void validate_grace(std::optional<int> seconds) {
-  if (seconds && (*seconds < 0 || *seconds > kMaxGraceSeconds)) {
-    throw Error(errc::invalid_argument, "rotation_grace_seconds must be between 0 and 7776000",
-                "rotation_grace_seconds");
-  }
-}
-
-// The canonical base64 of a rotation_public_key; 422 unless it is 32 bytes.
-std::optional<std::string> canonical_public_key(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  const auto bytes = parse_rotation_public_key(*text);
-  if (!bytes) {
-    throw Error(errc::invalid_argument,
-                "rotation_public_key must be base64 of a 32-byte X25519 public key",
-                "rotation_public_key");
-  }
-  return base64_encode(*bytes);
-}
-
-// A schedule needs somewhere to deliver the new key, or rotation would lock its owner out.
-void require_delivery_target(const ApiKey& key) {
-  if ((key.rotation_interval_days || key.next_rotation_at) && !key.rotation_webhook_url) {
-    throw Error(errc::invalid_argument,
-                "a rotation schedule needs rotation_webhook_url, where each new key is sent",
-                "rotation_webhook_url");
-  }
-}
-
-void validate_meta(const std::optional<std::string>& meta) {
-  if (!meta) return;
-  if (meta->size() > kMaxMetaBytes) {
-    throw Error(errc::invalid_argument, "meta must be at most 4096 bytes of JSON", "meta");
-  }
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(*meta, ec);
-  if (ec || !value.is_object()) {
-    throw Error(errc::invalid_argument, "meta must be a JSON object", "meta");
-  }
-}
-
-std::vector<std::string> canonical_cidrs(const std::vector<std::string>& cidrs) {
-  if (cidrs.size() > kMaxCidrs) {
-    throw Error(errc::invalid_argument, "at most 100 allowed_cidrs", "allowed_cidrs");
-  }
-  std::vector<std::string> out;
-  for (const auto& c : cidrs) {
-    auto canonical = canonical_cidr(c);
-    if (!canonical) {
-      throw Error(errc::invalid_argument, "'" + c + "' is not an IP network such as 10.0.0.0/8",
-                  "allowed_cidrs");
-    }
-    out.push_back(*canonical);
-  }
-  return out;
-}
 
 // The project (with its organization and prefix) or the organization a key is created in.
 Owner resolve_owner(pqxx::work& txn, const NewKey& r) {
@@ -151,19 +58,6 @@ std::string environment_name(pqxx::work& txn, const std::string& environment_id,
     throw Error(errc::not_found, "environment does not exist in this project", "environment_id");
   }
   return std::move(*name);
-}
-
-Tenant tenant_of(const ApiKey& k) {
-  return {k.organization_id, k.project_id};
-}
-
-bool scope_granted(const std::vector<std::string>& held, const std::string& wanted) {
-  for (const auto& s : held) {
-    if (s == wanted) return true;
-    // resource:* grants every action on the resource.
-    if (s.ends_with(":*") && wanted.starts_with(s.substr(0, s.size() - 1))) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -462,232 +356,11 @@ void KeyService::revoke(const Actor& actor, const std::string& id) {
   if (revoked_now) changed(id);
 }
 
-Rotation KeyService::rotate(const Actor& actor, const std::string& id,
-                            const RotateOptions& options) {
-  require_id(id, "id");
-  const auto now = clock_.now();
-  if (options.grace_period.count() < 0) {
-    throw Error(errc::invalid_argument, "grace_period_seconds must not be negative",
-                "grace_period_seconds");
-  }
-  validate_expiry(options.expires_at, now);
-  auto result = db_.transact([&](pqxx::work& txn) {
-    auto key = ApiKeyStore::find_for_update(txn, id);
-    if (!key) throw Error(errc::not_found, "key does not exist", "id");
-    require_access(actor, Permission::update, tenant_of(*key), "key");
-    const auto inputs = ApiKeyStore::rotation_inputs(txn, id);
-    return std::move(rotate_locked(txn, actor, {{*key, inputs, options}}, now).front());
-  });
-  changed(id);
-  return result;
-}
-
-RotationDelivery KeyService::rotation_delivery(const Rotation& rotation, TimePoint now) {
-  RotationDelivery delivery;
-  delivery.id = new_delivery_id();
-  delivery.old_key_id = rotation.old_key.id;
-  delivery.new_key_id = rotation.new_key.id;
-  delivery.url = *rotation.new_key.rotation_webhook_url;
-  delivery.payload = rotation_envelope(delivery.id, rotation.old_key, rotation.new_key, now);
-  // At rest the new plaintext exists only sealed: to the owner's public key when it has one,
-  // else under the master key until the POST succeeds.
-  if (rotation.new_key.rotation_public_key) {
-    delivery.sealed_key = seal_to_public_key(
-        rotation.plaintext, *parse_rotation_public_key(*rotation.new_key.rotation_public_key));
-  } else {
-    delivery.key_sealed = box_.seal(rotation.plaintext, kRotationKeyContext);
-  }
-  delivery.next_attempt_at = now;
-  return delivery;
-}
-
 void KeyService::changed(const std::string& key_id) {
   // After the commit, not before: a verify that loaded the key in between would read the
   // old state and, with the epoch already moved on, could cache it for good.
   if (cache_) cache_->invalidate_key(key_id);
   if (barrier_) barrier_->await_everywhere();
-}
-
-struct KeyService::PlannedRotation {
-  Rotation rotation;
-  Bytes key_hash;
-  std::optional<Bytes> secret_sealed;  // inherited by the replacement
-  std::vector<DomainEvent> events;
-  std::optional<RotationDelivery> delivery;
-};
-
-KeyService::PlannedRotation KeyService::plan_rotation(const Actor& actor,
-                                                      const LockedRotation& request,
-                                                      TimePoint now) {
-  const ApiKey& locked = request.key;
-  const RotateOptions& options = request.options;
-  if (locked.revoked_at) throw Error(errc::key_revoked, "key is revoked", "id");
-  if (locked.replaced_by_key_id) {
-    // Refused rather than chained, so that two clients rotating the same key at once cannot
-    // both think they hold the newest one.
-    throw Error(errc::key_rotated,
-                "key was already rotated; rotate its replacement " + *locked.replaced_by_key_id,
-                "id");
-  }
-  if (!locked.enabled) throw Error(errc::key_disabled, "key is disabled", "id");
-  if (locked.expires_at && *locked.expires_at <= now) {
-    throw Error(errc::key_expired, "key has expired", "id");
-  }
-  // Rotation never extends a life: the replacement expires when the old key would have.
-  std::optional<TimePoint> expires_at = locked.expires_at;
-  if (options.expires_at) {
-    if (locked.expires_at && *options.expires_at > *locked.expires_at) {
-      throw Error(errc::invalid_argument,
-                  "expires_at must not be later than the key's own, " +
-                      format_timestamp(*locked.expires_at),
-                  "expires_at");
-    }
-    expires_at = options.expires_at;
-  }
-  require_contained(actor, KeyGrant::of(locked), "this key");
-  require_contained(actor, {locked.scopes, expires_at, locked.allowed_cidrs}, "the new key");
-
-  PlannedRotation plan;
-  Rotation& result = plan.rotation;
-  result.plaintext =
-      format_key(request.inputs.key_prefix, request.inputs.environment, random_key_secret());
-  plan.key_hash = hasher_.hash(result.plaintext);
-
-  ApiKey& fresh = result.new_key;
-  fresh = locked;
-  fresh.id = new_id();
-  fresh.key_prefix = display_prefix(result.plaintext);
-  fresh.created_at = now;
-  fresh.last_used_at.reset();
-  fresh.replaced_by_key_id.reset();
-  fresh.grace_expires_at.reset();
-  fresh.expires_at = expires_at;
-  fresh.rotated_from = locked.id;
-  fresh.next_rotation_at.reset();
-  if (fresh.rotation_interval_days) {
-    fresh.next_rotation_at =
-        next_rotation_after(options.due_at.value_or(now), *fresh.rotation_interval_days, now);
-  }
-  // The replacement signs its own rotation webhooks with the same secret.
-  if (locked.has_rotation_secret) plan.secret_sealed = request.inputs.rotation_secret_sealed;
-  fresh.has_rotation_secret = plan.secret_sealed.has_value();
-
-  result.old_key = locked;
-  result.old_key.replaced_by_key_id = fresh.id;
-  result.old_key.grace_expires_at = now + options.grace_period;
-  result.old_key.next_rotation_at.reset();
-
-  auto data = key_event_data(result.old_key, actor);
-  data["old_key_id"] = result.old_key.id;
-  data["new_key_id"] = fresh.id;
-  data["new_key"] = to_json(fresh);
-  plan.events.push_back(key_event("api_key.rotated", result.old_key, std::move(data), now));
-  // A consumer that follows keys sees the replacement arrive like any other key.
-  plan.events.push_back(key_event("api_key.created", fresh, key_event_data(fresh, actor), now));
-  if (fresh.rotation_webhook_url && plan.secret_sealed) {
-    plan.delivery = rotation_delivery(result, now);
-    result.delivery_id = plan.delivery->id;
-  }
-  return plan;
-}
-
-std::vector<Rotation> KeyService::rotate_locked(pqxx::work& txn, const Actor& actor,
-                                                const std::vector<LockedRotation>& batch,
-                                                TimePoint now,
-                                                std::vector<RefusedRotation>* refused) {
-  std::vector<PlannedRotation> plans;
-  plans.reserve(batch.size());
-  for (const auto& request : batch) {
-    try {
-      plans.push_back(plan_rotation(actor, request, now));
-    } catch (const Error& e) {
-      if (!refused) throw;
-      refused->push_back({request.key.id, e.what()});
-    }
-  }
-  std::vector<KeyRow> rows;
-  std::vector<Replacement> replacements;
-  std::vector<DomainEvent> events;
-  std::vector<RotationDelivery> deliveries;
-  std::vector<std::string> changed_ids;
-  for (auto& plan : plans) {
-    const auto& r = plan.rotation;
-    rows.push_back({r.new_key, plan.key_hash, plan.secret_sealed});
-    replacements.push_back({r.old_key.id, r.new_key.id, *r.old_key.grace_expires_at});
-    std::move(plan.events.begin(), plan.events.end(), std::back_inserter(events));
-    if (plan.delivery) deliveries.push_back(std::move(*plan.delivery));
-    changed_ids.push_back(r.old_key.id);
-  }
-  // The replacements first: the old keys' rows and the deliveries refer to them.
-  ApiKeyStore::insert_many(txn, rows);
-  ApiKeyStore::mark_replaced(txn, replacements, now);
-  append_events(txn, events);
-  RotationDeliveryStore::insert(txn, deliveries, now);
-  CacheCoherenceStore::notify_keys_changed(txn, changed_ids);
-
-  std::vector<Rotation> rotations;
-  rotations.reserve(plans.size());
-  for (auto& plan : plans)
-    rotations.push_back(std::move(plan.rotation));
-  return rotations;
-}
-
-std::optional<ApiKey> KeyService::lookup(std::string_view key) {
-  const auto hash = hasher_.hash(key);
-  std::uint64_t epoch = 0;
-  if (cache_) {
-    if (auto hit = cache_->get(hash)) return *hit;
-    epoch = cache_->epoch();
-  }
-  auto found = db_.transact([&](pqxx::work& txn) { return ApiKeyStore::find_by_hash(txn, hash); });
-  if (cache_) cache_->put(hash, found, epoch);
-  return found;
-}
-
-VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& request) {
-  if (!has_permission(caller, Permission::read)) {
-    throw Error(errc::forbidden, "this key lacks the READ scope");
-  }
-  // The checksum turns away mistyped and made-up keys before any lookup.
-  if (!parse_key(request.key)) return {VerifyCode::malformed, std::nullopt};
-  auto found = lookup(request.key);
-  // Keys outside the caller's tenant do not exist for it.
-  if (!found || !can_reach(caller, tenant_of(*found))) return {VerifyCode::not_found, std::nullopt};
-  const auto now = clock_.now();
-  VerifyResult result{key_state_at(*found, now), found};
-  if (result.code != VerifyCode::valid) return result;
-  if (!found->allowed_cidrs.empty() &&
-      (!request.ip || !ip_in_any(*request.ip, found->allowed_cidrs))) {
-    result.code = VerifyCode::forbidden;
-    return result;
-  }
-  for (const auto& wanted : request.scopes) {
-    if (!scope_granted(found->scopes, wanted)) {
-      result.code = VerifyCode::insufficient_scopes;
-      return result;
-    }
-  }
-  if (usage_) usage_->record(found->id, now);
-  return result;
-}
-
-std::optional<ApiKey> KeyService::authenticate(std::string_view key, std::string_view remote_ip) {
-  if (!parse_key(key)) return std::nullopt;
-  auto found = lookup(key);
-  if (!found || key_state_at(*found, clock_.now()) != VerifyCode::valid) return std::nullopt;
-  if (!found->allowed_cidrs.empty() && !ip_in_any(remote_ip, found->allowed_cidrs)) {
-    return std::nullopt;
-  }
-  if (usage_) usage_->record(found->id, clock_.now());
-  return found;
-}
-
-std::size_t KeyService::flush_usage() {
-  if (!usage_) return 0;
-  auto uses = usage_->take();
-  if (uses.empty()) return 0;
-  db_.transact([&](pqxx::work& txn) { ApiKeyStore::record_last_used(txn, uses); });
-  return uses.size();
 }
 
 }  // namespace keyflow
