@@ -7,8 +7,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "engine/core/errc.hpp"
-#include "engine/core/ids.hpp"
 #include "engine/core/time_format.hpp"
+#include "engine/core/validation.hpp"
 
 namespace keyflow::http {
 namespace {
@@ -111,20 +111,12 @@ std::optional<std::string> JsonInput::optional_string(std::string_view name) con
 std::optional<std::string> JsonInput::optional_id(std::string_view name) const {
   const auto* v = find(name);
   if (v == nullptr) return std::nullopt;
-  std::optional<std::int64_t> id;
-  if (v->is_string()) {
-    id = parse_id(v->as_string());
-  } else if (v->is_int64() && v->as_int64() >= 1 && v->as_int64() <= kMaxId) {
-    id = v->as_int64();
-  }
-  if (!id) {
-    throw Error(errc::invalid_argument,
-                std::string(name) +
-                    " is not a valid id: an integer from 1 to 2^53 - 1, as a number or a string "
-                    "of digits",
-                std::string(name));
-  }
-  return std::to_string(*id);
+  // An integer is read as its digits; anything but digits fails require_id, naming the field.
+  std::string text;
+  if (v->is_string()) text = v->as_string();
+  if (v->is_int64()) text = std::to_string(v->as_int64());
+  require_id(text, std::string(name));
+  return text;
 }
 
 std::string JsonInput::required_id(std::string_view name) const {

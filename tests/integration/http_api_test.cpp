@@ -122,6 +122,58 @@ TEST_F(HttpApiTest, CreateListGetRevokeAndVerifyAKey) {
   EXPECT_EQ(verify.json().at("code").as_string(), "REVOKED");
 }
 
+// Every id field of every request body takes a JSON integer as well as a string of digits;
+// anything else is 422 naming the field, and writes nothing.
+TEST_F(HttpApiTest, EveryIdFieldTakesAnIntegerOrDigits) {
+  const auto as_integer = [](const json::value& id) {
+    return json::value(std::stoll(std::string(id.as_string())));
+  };
+  const auto org = server_.create("/v1/organizations", {{"name", "acme"}});
+  const auto project = server_.create(
+      "/v1/projects", {{"organization_id", as_integer(org.at("id"))}, {"name", "p"}});
+  EXPECT_EQ(project.at("organization_id"), org.at("id"));
+  const auto env =
+      server_.create("/v1/projects/" + std::string(project.at("id").as_string()) + "/environments",
+                     {{"name", "live"}});
+  const auto key = server_.create("/v1/api-keys", {{"project_id", as_integer(project.at("id"))},
+                                                   {"environment_id", as_integer(env.at("id"))},
+                                                   {"name", "k"}});
+  EXPECT_EQ(key.at("project_id"), project.at("id"));
+  EXPECT_EQ(key.at("environment_id"), env.at("id"));
+  const auto patched =
+      client().request("PATCH", "/v1/api-keys/" + std::string(key.at("id").as_string()),
+                       json::serialize(json::object{{"environment_id", nullptr}}));
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  const auto repatched =
+      client().request("PATCH", "/v1/api-keys/" + std::string(key.at("id").as_string()),
+                       json::serialize(json::object{{"environment_id", as_integer(env.at("id"))}}));
+  ASSERT_EQ(repatched.status, 200) << repatched.body;
+  EXPECT_EQ(repatched.json().at("environment_id"), env.at("id"));
+  const auto sub =
+      server_.create("/v1/webhooks/subscriptions", {{"url", "https://example.com/hook"},
+                                                    {"organization_id", as_integer(org.at("id"))},
+                                                    {"project_id", as_integer(project.at("id"))}});
+  EXPECT_EQ(sub.at("project_id"), project.at("id"));
+  const auto connection = server_.create(
+      "/v1/connections",
+      {{"project_id", as_integer(project.at("id"))}, {"type", "sdk"}, {"name", "web"}});
+  EXPECT_EQ(connection.at("project_id"), project.at("id"));
+
+  const auto before = f.count("SELECT count(*) FROM outbox");
+  for (const json::value& bad :
+       {json::value(0), json::value(-1), json::value(1.5), json::value(9007199254740992LL),
+        json::value("0123"), json::value("abc"), json::value(true), json::value(json::array{})}) {
+    expect_error(client().post("/v1/api-keys", {{"project_id", bad}, {"name", "k"}}), 422,
+                 "invalid_request", "project_id");
+    expect_error(client().post("/v1/projects", {{"organization_id", bad}, {"name", "p"}}), 422,
+                 "invalid_request", "organization_id");
+    expect_error(
+        client().post("/v1/connections", {{"project_id", bad}, {"type", "sdk"}, {"name", "web"}}),
+        422, "invalid_request", "project_id");
+  }
+  EXPECT_EQ(f.count("SELECT count(*) FROM outbox"), before);
+}
+
 TEST_F(HttpApiTest, VerifyAnswersMalformedAndNotFoundWith200) {
   auto r = client().post("/v1/api-keys/verify", {{"key", "not-a-key"}});
   EXPECT_EQ(r.status, 200);
