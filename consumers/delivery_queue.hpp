@@ -9,6 +9,7 @@
 #include "consumers/delivery_outcome.hpp"
 #include "consumers/webhook_client.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/store/delivery_attempts.hpp"
 
 namespace keyflow {
 
@@ -36,6 +37,9 @@ struct DeliveryResult {
   WebhookResponse response;
   DeliveryOutcome outcome;
 };
+
+// What the attempt logs record of finished attempts.
+std::vector<DeliveryAttempt> attempts_of(const std::vector<DeliveryResult>& results);
 
 // Where a DeliverySender's work comes from and where its attempts go: the event fan-out's
 // webhook_deliveries, or the rotation webhooks' rotation_deliveries. Implementations hold the

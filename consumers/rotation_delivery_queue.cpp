@@ -55,15 +55,7 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(
 }
 
 void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
-  std::vector<RotationDeliveryStore::Attempt> attempts;
-  attempts.reserve(results.size());
-  for (const auto& f : results) {
-    const auto& r = f.response;
-    attempts.push_back({f.claim.delivery_id, f.claim.lease_until, f.attempted_at,
-                        r.recorded_status(), static_cast<int>(r.latency.count()),
-                        r.recorded_error(), std::string(f.outcome.status),
-                        f.outcome.next_attempt_at});
-  }
+  const auto attempts = attempts_of(results);
   const auto lost = pool_.transact([&](pqxx::work& txn) {
     commit_without_waiting_for_disk(txn);
     return RotationDeliveryStore::record_attempts(txn, attempts, now);

@@ -32,13 +32,11 @@ RotationScheduler::Round RotationScheduler::rotate_batch(TimePoint now) {
     std::vector<RefusedRotation> refused;
     // The whole batch in a few statements; should the database refuse them, key by key
     // behind savepoints, so that one key that cannot be written does not hold back the rest.
-    txn.exec("SAVEPOINT rotate_batch");
     try {
-      round.rotated =
-          static_cast<int>(keys_.rotate_locked(txn, actor, batch, now, &refused).size());
-      txn.exec("RELEASE SAVEPOINT rotate_batch");
+      round.rotated = within_savepoint(txn, [&] {
+        return static_cast<int>(keys_.rotate_locked(txn, actor, batch, now, &refused).size());
+      });
     } catch (const std::exception& e) {
-      txn.exec("ROLLBACK TO SAVEPOINT rotate_batch");
       spdlog::warn("scheduled rotation of {} keys failed ({}); rotating them one by one",
                    batch.size(), e.what());
       refused.clear();
@@ -56,12 +54,11 @@ int RotationScheduler::rotate_one_by_one(pqxx::work& txn, const Actor& actor,
                                          std::vector<RefusedRotation>& refused) {
   int rotated = 0;
   for (const auto& one : batch) {
-    txn.exec("SAVEPOINT rotate_one");
     try {
-      rotated += static_cast<int>(keys_.rotate_locked(txn, actor, {one}, now, &refused).size());
-      txn.exec("RELEASE SAVEPOINT rotate_one");
+      rotated += within_savepoint(txn, [&] {
+        return static_cast<int>(keys_.rotate_locked(txn, actor, {one}, now, &refused).size());
+      });
     } catch (const std::exception& e) {
-      txn.exec("ROLLBACK TO SAVEPOINT rotate_one");
       refused.push_back({one.key.id, e.what()});
     }
   }

@@ -63,7 +63,7 @@ std::string start_brokers(const Config& config, std::optional<EmbeddedBroker>& b
 // A role that cannot reach its database fails here, in one line, not later in a thread.
 void require_database(ConnectionPool& pool) {
   try {
-    pool.transact([](pqxx::work& txn) { txn.exec("SELECT 1"); });
+    auto connection = pool.acquire();
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("cannot reach the database: ") + e.what());
   }

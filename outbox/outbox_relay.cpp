@@ -4,17 +4,15 @@
 #include <condition_variable>
 #include <set>
 #include <stdexcept>
-#include <unistd.h>
 #include <utility>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include "engine/core/backoff.hpp"
 #include "engine/core/interruptible_wait.hpp"
-#include "engine/store/database.hpp"
 #include "outbox/kafka_error.hpp"
 #include "outbox/outbox_relay_round.hpp"
+#include "outbox/outbox_relay_store.hpp"
 #include "outbox/topics.hpp"
 
 namespace keyflow {
@@ -23,9 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
-// pg_try_advisory_lock key shared by every relay of a database: "kfrelay" in ASCII.
-constexpr std::int64_t kRelayLockKey = 0x6b6672656c6179;
-constexpr const char* kNotifyChannel = "keyflow_outbox";
 constexpr std::chrono::milliseconds kStopCheck = 200ms;
 constexpr std::chrono::milliseconds kInitialBackoff = 200ms;
 // The backlog is counted exactly up to here; beyond, it is estimated from the id range, so
@@ -50,130 +45,7 @@ std::string describe(const std::error_code& error) {
   return error.message();
 }
 
-std::string array_literal(const std::vector<std::int64_t>& ids) {
-  std::string text = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) text += ',';
-    text += std::to_string(ids[i]);
-  }
-  text += '}';
-  return text;
-}
-
-TimePoint from_epoch_seconds(double seconds) {
-  return TimePoint(
-      std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(seconds)));
-}
-
-// The relay's statements, prepared once per session.
-constexpr const char* kClaim = "keyflow_relay_claim";
-constexpr const char* kMark = "keyflow_relay_mark";
-constexpr const char* kCharge = "keyflow_relay_charge";
-constexpr const char* kStats = "keyflow_relay_stats";
-constexpr const char* kDeleteExpired = "keyflow_relay_delete_expired";
-
-// Why the claim cannot skip a row that commits late: ids come from a sequence at insert time, so
-// a transaction holding id 7 can commit after one holding id 8, and a relay tracking "the
-// highest id published so far" would pass 7 by for good. This query keeps no high-water mark;
-// it selects by published_at IS NULL, so 7 is picked up by the first round that runs after its
-// commit. Order within one key is not at risk either: every mutation of a key locks that key's
-// row (SELECT ... FOR UPDATE) before appending its event, so one key's outbox rows take their
-// ids and commit one after another, and a later event of a key is never visible while an
-// earlier one is not.
-//
-// Parked rows are skipped, and so is every later row of a parked row's aggregate: publishing
-// those would hand consumers a key's history with an event missing from the middle (an update
-// of a key whose creation they never saw), with nothing to tell them. Held back, the key's
-// events wait, visible in the backlog and its age, until an operator requeues or deletes the
-// parked row; then they go out in their order. Other aggregates are not held up.
-constexpr const char* kClaimSql =
-    "SELECT id, event_id, aggregate_type, aggregate_id, event_type, payload::text, occurred_at, "
-    "attempts FROM outbox o "
-    "WHERE published_at IS NULL AND parked_at IS NULL AND NOT EXISTS ("
-    " SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL"
-    " AND p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id"
-    " AND p.id < o.id) "
-    "ORDER BY id LIMIT $1";
-
-// One statement for the whole round. published_at IS NULL: a row another relay published
-// meanwhile (after this one lost its lock) keeps its first publication time.
-constexpr const char* kMarkSql =
-    "UPDATE outbox SET published_at = now() "
-    "WHERE id = ANY($1::bigint[]) AND published_at IS NULL";
-
-constexpr const char* kChargeSql =
-    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, "
-    "parked_at = CASE WHEN attempts + 1 >= $3 THEN now() END "
-    "WHERE id = $1 AND published_at IS NULL AND parked_at IS NULL "
-    "RETURNING parked_at IS NOT NULL";
-
-// Each part walks a partial index a short way: the count stops at its cap, min and max read
-// the two ends of the index, the parked rows are few.
-constexpr const char* kStatsSql =
-    "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE published_at IS NULL"
-    "         AND parked_at IS NULL LIMIT $1) AS t),"
-    " (SELECT max(id) - min(id) + 1 FROM outbox WHERE published_at IS NULL AND parked_at IS NULL),"
-    " (SELECT extract(epoch FROM occurred_at)::float8 FROM outbox"
-    "   WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT 1),"
-    " (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL)";
-
-// Oldest first, a batch per statement: each statement locks only the rows it deletes, which
-// nothing else writes any more, and commits at once. A row someone else has locked is left for
-// a later run rather than waited for.
-constexpr const char* kDeleteExpiredSql =
-    "DELETE FROM outbox WHERE id IN ("
-    " SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
-    " ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
-
 }  // namespace
-
-// The connection that holds the relay lock and runs the relay's queries, so that a round can
-// only succeed while the lock is held.
-struct OutboxRelay::Session {
-  explicit Session(const std::string& url) : conn(ConnectionPool::connect(url)) {
-    // libpqxx 6 silently reconnects a broken connection on its next use. The new backend would
-    // not hold the lock, so the session must fail instead and make the relay take the lock anew.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    conn->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-    pqxx::nontransaction tx(*conn);
-    // Which process is the active relay shows in pg_stat_activity (joined with pg_locks).
-    tx.exec("SET application_name = 'keyflow-relay/" + std::to_string(getpid()) + "'");
-    // A mark that a crash of PostgreSQL loses only makes its rows go out again, which
-    // at-least-once delivery allows; so the relay's commits need not wait for the WAL flush.
-    tx.exec("SET synchronous_commit = off");
-    // A relay that dies in the middle of a statement (blocked on a lock, say) would leave its
-    // backend, and with it the relay lock, until the statement ends; this ends it within a
-    // second of the client's disappearance (PostgreSQL 14 and later).
-    if (conn->server_version() >= 140000) tx.exec("SET client_connection_check_interval = 1000");
-    conn->prepare(kClaim, kClaimSql);
-    conn->prepare(kMark, kMarkSql);
-    conn->prepare(kCharge, kChargeSql);
-    conn->prepare(kStats, kStatsSql);
-    conn->prepare(kDeleteExpired, kDeleteExpiredSql);
-  }
-
-  std::unique_ptr<pqxx::connection> conn;
-};
-
-// A connection that LISTENs on the outbox channel; notifications only wake the relay.
-struct OutboxRelay::Listener {
-  class Receiver final : public pqxx::notification_receiver {
-   public:
-    using pqxx::notification_receiver::notification_receiver;
-    void operator()(const std::string&, int) override {}
-  };
-
-  explicit Listener(const std::string& url)
-      : conn(ConnectionPool::connect(url)), receiver(*conn, kNotifyChannel) {
-    pqxx::nontransaction(*conn).exec("SET application_name = 'keyflow-relay-listen/" +
-                                     std::to_string(getpid()) + "'");
-  }
-
-  std::unique_ptr<pqxx::connection> conn;
-  Receiver receiver;  // declared after conn: unregisters before the connection closes
-};
 
 OutboxRelay::OutboxRelay(RelayOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {
@@ -199,8 +71,8 @@ RelayStats OutboxRelay::stats() const {
 }
 
 void OutboxRelay::run(std::stop_token stop) {
-  std::unique_ptr<Session> session;
-  std::unique_ptr<Listener> listener;
+  std::unique_ptr<RelaySession> session;
+  std::unique_ptr<OutboxListener> listener;
   Backoff backoff(kInitialBackoff, options_.max_backoff);
   bool standby_announced = false;
   bool warm_up_producer = true;
@@ -208,9 +80,9 @@ void OutboxRelay::run(std::stop_token stop) {
 
   while (!stop.stop_requested()) {
     try {
-      if (!session) session = std::make_unique<Session>(options_.database_url);
+      if (!session) session = std::make_unique<RelaySession>(options_.database_url);
       if (!active_) {
-        if (!try_take_lock(*session)) {
+        if (!session->try_take_lock()) {
           if (!standby_announced)
             spdlog::info("outbox relay: another relay is active; standing by");
           standby_announced = true;
@@ -225,36 +97,7 @@ void OutboxRelay::run(std::stop_token stop) {
         spdlog::info("outbox relay: took the relay lock; publishing to {}", options_.brokers);
         warm_up_producer = true;
       }
-      // LISTEN before claiming, so that a row committed during the round still wakes the wait.
-      if (!listener) {
-        try {
-          listener = std::make_unique<Listener>(options_.database_url);
-        } catch (const std::exception& e) {
-          spdlog::warn("outbox relay: cannot LISTEN ({}); polling only", e.what());
-        }
-      }
-      if (listener) {
-        // Notifications already here are for commits this round's claim sees anyway. Reading
-        // them also keeps a long drain (no waits between full rounds) from leaving them to
-        // pile up in PostgreSQL's notification queue.
-        try {
-          listener->conn->get_notifs();
-        } catch (const std::exception& e) {
-          spdlog::warn("outbox relay: LISTEN connection failed ({}); polling", e.what());
-          listener.reset();
-        }
-      }
-      if (!producer_) {
-        producer_ = std::make_unique<KafkaProducer>(producer_options_);
-        warm_up_producer = true;
-      }
-      if (warm_up_producer) {
-        // The first event after a takeover should not wait for the topics' metadata.
-        if (!producer_->prefetch_metadata(all_topics(), kMetadataPrefetchTimeout)) {
-          spdlog::warn("outbox relay: no metadata from Kafka at {} yet", options_.brokers);
-        }
-        warm_up_producer = false;
-      }
+      prepare_round(listener, warm_up_producer);
 
       const auto round = publish_round(*session, *producer_, stop);
       if (auto fatal = producer_->fatal_error()) {
@@ -315,17 +158,45 @@ void OutboxRelay::run(std::stop_token stop) {
   clear_backlog_stats();
 }
 
-bool OutboxRelay::try_take_lock(Session& session) {
-  pqxx::nontransaction tx(*session.conn);
-  // A session-level lock: held until this connection closes, whatever its transactions do.
-  return tx.exec_params1("SELECT pg_try_advisory_lock($1)", kRelayLockKey)[0].as<bool>();
+// LISTEN before claiming, so that a row committed during the round still wakes the wait; a
+// producer that failed is replaced, and a new one warmed up.
+void OutboxRelay::prepare_round(std::unique_ptr<OutboxListener>& listener, bool& warm_up_producer) {
+  if (!listener) {
+    try {
+      listener = std::make_unique<OutboxListener>(options_.database_url);
+    } catch (const std::exception& e) {
+      spdlog::warn("outbox relay: cannot LISTEN ({}); polling only", e.what());
+    }
+  }
+  if (listener) {
+    // Notifications already here are for commits this round's claim sees anyway. Reading
+    // them also keeps a long drain (no waits between full rounds) from leaving them to
+    // pile up in PostgreSQL's notification queue.
+    try {
+      listener->drain();
+    } catch (const std::exception& e) {
+      spdlog::warn("outbox relay: LISTEN connection failed ({}); polling", e.what());
+      listener.reset();
+    }
+  }
+  if (!producer_) {
+    producer_ = std::make_unique<KafkaProducer>(producer_options_);
+    warm_up_producer = true;
+  }
+  if (warm_up_producer) {
+    // The first event after a takeover should not wait for the topics' metadata.
+    if (!producer_->prefetch_metadata(all_topics(), kMetadataPrefetchTimeout)) {
+      spdlog::warn("outbox relay: no metadata from Kafka at {} yet", options_.brokers);
+    }
+    warm_up_producer = false;
+  }
 }
 
-OutboxRelay::RoundResult OutboxRelay::publish_round(Session& session, KafkaProducer& producer,
+OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, KafkaProducer& producer,
                                                     const std::stop_token& stop) {
   const auto started = SteadyClock::now();
   const std::size_t limit = isolate_through_ ? 1 : options_.batch_size;
-  const auto claimed = claim(session, limit);
+  const auto claimed = session.claim(limit);
   const auto& records = claimed.records;
   if (isolate_through_ && (records.empty() || records.front().id > *isolate_through_)) {
     isolate_through_.reset();  // past the rows that failed together
@@ -345,7 +216,7 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(Session& session, KafkaProdu
   auto failed = delivery.failed;
   failed.insert(delivery.refused.begin(), delivery.refused.end());
   const auto settlement = settle_round(records, delivery.acked, failed);
-  if (!settlement.mark.empty()) mark_published(session, settlement.mark);
+  if (!settlement.mark.empty()) session.mark_published(settlement.mark);
   if (!settlement.unmarked.empty()) {
     spdlog::warn(
         "outbox relay: {} acknowledged events overtook a failed event of their key; they "
@@ -396,28 +267,7 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(Session& session, KafkaProdu
   return result;
 }
 
-OutboxRelay::Claim OutboxRelay::claim(Session& session, std::size_t limit) {
-  pqxx::nontransaction tx(*session.conn);
-  const auto rows = tx.exec_prepared(kClaim, static_cast<std::int64_t>(limit));
-  Claim claim;
-  claim.records.reserve(rows.size());
-  claim.attempts.reserve(rows.size());
-  for (const auto& row : rows) {
-    claim.records.push_back(OutboxRecord{
-        .id = row[0].as<std::int64_t>(),
-        .event_id = row[1].c_str(),
-        .aggregate_type = row[2].c_str(),
-        .aggregate_id = row[3].c_str(),
-        .event_type = row[4].c_str(),
-        .payload = row[5].c_str(),
-        .occurred_at = row[6].c_str(),
-    });
-    claim.attempts.push_back(row[7].as<int>());
-  }
-  return claim;
-}
-
-OutboxRelay::Delivery OutboxRelay::deliver(Session& session,
+OutboxRelay::Delivery OutboxRelay::deliver(RelaySession& session,
                                            const std::vector<OutboxRecord>& records,
                                            KafkaProducer& producer, const std::stop_token& stop) {
   Delivery delivery;
@@ -484,17 +334,9 @@ OutboxRelay::Delivery OutboxRelay::deliver(Session& session,
   return delivery;
 }
 
-void OutboxRelay::mark_published(Session& session, const std::vector<std::int64_t>& ids) {
-  // A single statement commits on its own: no BEGIN and COMMIT round trips.
-  pqxx::nontransaction tx(*session.conn);
-  tx.exec_prepared(kMark, array_literal(ids));
-}
-
-bool OutboxRelay::charge_attempt(Session& session, const OutboxRecord& record, int attempts,
+bool OutboxRelay::charge_attempt(RelaySession& session, const OutboxRecord& record, int attempts,
                                  const std::string& reason) {
-  pqxx::nontransaction tx(*session.conn);
-  const auto rows = tx.exec_prepared(kCharge, record.id, reason, options_.max_attempts);
-  const bool parked = !rows.empty() && rows[0][0].as<bool>();
+  const bool parked = session.charge_attempt(record.id, reason, options_.max_attempts);
   if (parked) {
     spdlog::error(
         "outbox relay: parked event {} (row {}, {} {}) after {} tries: {}; the later events of "
@@ -508,21 +350,15 @@ bool OutboxRelay::charge_attempt(Session& session, const OutboxRecord& record, i
   return parked;
 }
 
-void OutboxRelay::refresh_stats_when_due(Session& session) {
+void OutboxRelay::refresh_stats_when_due(RelaySession& session) {
   const auto now = SteadyClock::now();
   if (now < next_stats_) return;
   next_stats_ = now + options_.stats_interval;
-  pqxx::nontransaction tx(*session.conn);
-  const auto row = tx.exec_prepared1(kStats, kBacklogExactCount);
-  auto backlog = row[0].as<std::uint64_t>();
-  if (backlog == static_cast<std::uint64_t>(kBacklogExactCount) && !row[1].is_null()) {
-    backlog = std::max(backlog, row[1].as<std::uint64_t>());
-  }
+  const auto backlog = session.count_backlog(kBacklogExactCount);
   std::lock_guard lock(stats_mutex_);
-  stats_.backlog = backlog;
-  stats_.oldest_unpublished =
-      row[2].is_null() ? std::nullopt : std::optional(from_epoch_seconds(row[2].as<double>()));
-  stats_.parked = row[3].as<std::uint64_t>();
+  stats_.backlog = backlog.unpublished;
+  stats_.oldest_unpublished = backlog.oldest_unpublished;
+  stats_.parked = backlog.parked;
 }
 
 void OutboxRelay::clear_backlog_stats() {
@@ -532,15 +368,14 @@ void OutboxRelay::clear_backlog_stats() {
   stats_.oldest_unpublished.reset();
 }
 
-bool OutboxRelay::delete_expired(Session& session) {
+bool OutboxRelay::delete_expired(RelaySession& session) {
   const auto started = SteadyClock::now();
   const auto retention = static_cast<double>(options_.retention.count());
   const auto batch = static_cast<std::int64_t>(options_.retention_batch);
   std::uint64_t deleted = 0;
   bool more = true;
   while (more && SteadyClock::now() - started < kRetentionBudget) {
-    pqxx::nontransaction tx(*session.conn);
-    const auto n = tx.exec_prepared(kDeleteExpired, retention, batch).affected_rows();
+    const auto n = session.delete_published_before(retention, batch);
     deleted += n;
     more = static_cast<std::int64_t>(n) == batch;
   }
@@ -553,7 +388,8 @@ bool OutboxRelay::delete_expired(Session& session) {
   return more;
 }
 
-void OutboxRelay::wait_for_work(std::unique_ptr<Listener>& listener, const std::stop_token& stop) {
+void OutboxRelay::wait_for_work(std::unique_ptr<OutboxListener>& listener,
+                                const std::stop_token& stop) {
   const auto deadline = SteadyClock::now() + options_.poll_interval;
   while (!stop.stop_requested()) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now());
@@ -565,7 +401,7 @@ void OutboxRelay::wait_for_work(std::unique_ptr<Listener>& listener, const std::
     }
     try {
       const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(slice).count();
-      if (listener->conn->await_notification(0, static_cast<long>(micros)) > 0) return;
+      if (listener->await(static_cast<long>(micros))) return;
     } catch (const std::exception& e) {
       // Polling covers for it; the next round opens a new listener.
       spdlog::warn("outbox relay: LISTEN connection failed ({}); polling", e.what());

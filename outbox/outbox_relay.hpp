@@ -19,6 +19,9 @@
 
 namespace keyflow {
 
+class RelaySession;
+class OutboxListener;
+
 struct RelayOptions {
   std::string database_url{};
   std::string brokers{};
@@ -92,12 +95,6 @@ class OutboxRelay {
   RelayStats stats() const;
 
  private:
-  struct Session;
-  struct Listener;
-  struct Claim {
-    std::vector<OutboxRecord> records;  // in id order
-    std::vector<int> attempts;          // each record's tries so far
-  };
   struct RoundResult {
     bool full = false;  // as many rows as asked for: more are probably waiting
     std::size_t claimed = 0;
@@ -113,20 +110,19 @@ class OutboxRelay {
     std::size_t produced = 0;
   };
 
-  bool try_take_lock(Session& session);
-  RoundResult publish_round(Session& session, KafkaProducer& producer, const std::stop_token& stop);
-  Claim claim(Session& session, std::size_t limit);
-  Delivery deliver(Session& session, const std::vector<OutboxRecord>& records,
+  void prepare_round(std::unique_ptr<OutboxListener>& listener, bool& warm_up_producer);
+  RoundResult publish_round(RelaySession& session, KafkaProducer& producer,
+                            const std::stop_token& stop);
+  Delivery deliver(RelaySession& session, const std::vector<OutboxRecord>& records,
                    KafkaProducer& producer, const std::stop_token& stop);
-  void mark_published(Session& session, const std::vector<std::int64_t>& ids);
   // Counts a refusal against the row; returns whether that parked it.
-  bool charge_attempt(Session& session, const OutboxRecord& record, int attempts,
+  bool charge_attempt(RelaySession& session, const OutboxRecord& record, int attempts,
                       const std::string& reason);
   // Counts the backlog and the parked rows when stats_interval has passed since the last count.
-  void refresh_stats_when_due(Session& session);
+  void refresh_stats_when_due(RelaySession& session);
   void clear_backlog_stats();
-  bool delete_expired(Session& session);
-  void wait_for_work(std::unique_ptr<Listener>& listener, const std::stop_token& stop);
+  bool delete_expired(RelaySession& session);
+  void wait_for_work(std::unique_ptr<OutboxListener>& listener, const std::stop_token& stop);
 
   RelayOptions options_;
   const Clock& clock_;

@@ -5,7 +5,7 @@
 #include "engine/connections/connection_service.hpp"
 #include "engine/connections/connection_store.hpp"
 #include "engine/core/model.hpp"
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 
 // The events of connections and their write keys, built here and nowhere else, to match
 // schemas/events/connection.*.json and event_write_key.*.json. A write key's events carry its

@@ -9,7 +9,7 @@
 #include "engine/core/ids.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/core/validation.hpp"
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 #include "engine/tenancy/access.hpp"
 #include "engine/tenancy/tenant_store.hpp"
 

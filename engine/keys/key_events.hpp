@@ -6,7 +6,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/core/model.hpp"
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 
 namespace keyflow {
 

@@ -8,7 +8,7 @@
 #include "engine/core/json_render.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/core/validation.hpp"
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 #include "engine/keys/api_key_store.hpp"
 #include "engine/keys/cache_coherence_store.hpp"
 #include "engine/keys/containment.hpp"

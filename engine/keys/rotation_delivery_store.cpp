@@ -1,12 +1,11 @@
 #include "engine/keys/rotation_delivery_store.hpp"
 
-#include <unordered_set>
-
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
+#include "engine/store/delivery_attempts.hpp"
 #include "engine/store/sql_values.hpp"
 
 namespace keyflow {
@@ -98,28 +97,13 @@ void RotationDeliveryStore::lease(pqxx::work& txn, const std::vector<std::string
 }
 
 std::vector<std::string> RotationDeliveryStore::record_attempts(
-    pqxx::work& txn, const std::vector<Attempt>& attempts, TimePoint now) {
+    pqxx::work& txn, const std::vector<DeliveryAttempt>& attempts, TimePoint now) {
   if (attempts.empty()) return {};
-  boost::json::array rows;
-  for (const auto& a : attempts) {
-    rows.push_back({{"id", a.delivery_id},
-                    {"lease_until", sql_timestamp(a.lease_until)},
-                    {"attempted_at", sql_timestamp(a.attempted_at)},
-                    {"status_code", boost::json::value_from(a.status_code)},
-                    {"latency_ms", a.latency_ms},
-                    {"error", boost::json::value_from(a.error)},
-                    {"status", a.status},
-                    {"next_attempt_at", sql_timestamp(a.next_attempt_at)}});
-  }
-  const auto json = boost::json::serialize(rows);
-  constexpr const char* kRows =
-      " FROM jsonb_to_recordset($1::jsonb) AS r(id text, lease_until timestamptz,"
-      "  attempted_at timestamptz, status_code integer, latency_ms integer, error text,"
-      "  status text, next_attempt_at timestamptz)";
+  const auto json = delivery_attempts_json(attempts);
   txn.exec_params(std::string("INSERT INTO rotation_delivery_attempts (delivery_id, attempted_at,"
                               " status_code, latency_ms, error)"
                               " SELECT id, attempted_at, status_code, latency_ms, error") +
-                      kRows,
+                      kDeliveryAttemptRows,
                   json);
   // Delivered: the key need not exist here any longer.
   const auto updated = txn.exec_params(
@@ -130,17 +114,10 @@ std::vector<std::string> RotationDeliveryStore::record_attempts(
           " updated_at = $2::timestamptz,"
           " key_sealed = CASE WHEN r.status = 'succeeded' THEN NULL ELSE d.key_sealed END,"
           " sealed_key = CASE WHEN r.status = 'succeeded' THEN NULL ELSE d.sealed_key END") +
-          kRows + " WHERE d.id = r.id AND d.locked_until = r.lease_until RETURNING d.id",
+          kDeliveryAttemptRows +
+          " WHERE d.id = r.id AND d.locked_until = r.lease_until RETURNING d.id",
       json, sql_timestamp(now));
-  std::vector<std::string> lost;
-  if (updated.size() == attempts.size()) return lost;
-  std::unordered_set<std::string> recorded;
-  for (const auto& row : updated)
-    recorded.insert(row[0].c_str());
-  for (const auto& a : attempts) {
-    if (!recorded.contains(a.delivery_id)) lost.push_back(a.delivery_id);
-  }
-  return lost;
+  return attempts_not_updated(attempts, updated);
 }
 
 void RotationDeliveryStore::release(pqxx::work& txn, const std::string& id, TimePoint lease_until) {

@@ -9,6 +9,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/core/encoding.hpp"
+#include "engine/store/delivery_attempts.hpp"
 
 namespace keyflow {
 
@@ -63,18 +64,8 @@ class RotationDeliveryStore {
   // number. A delivery's state changes only while its lease is still ours; returns the ids
   // whose lease had run out (their attempts are recorded all the same). A success erases
   // the key material.
-  struct Attempt {
-    std::string delivery_id;
-    TimePoint lease_until;  // the lease the attempt ran under
-    TimePoint attempted_at;
-    std::optional<int> status_code;
-    int latency_ms = 0;
-    std::optional<std::string> error;
-    std::string status;  // the delivery's new status
-    TimePoint next_attempt_at;
-  };
   static std::vector<std::string> record_attempts(pqxx::work& txn,
-                                                  const std::vector<Attempt>& attempts,
+                                                  const std::vector<DeliveryAttempt>& attempts,
                                                   TimePoint now);
   static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -92,5 +93,26 @@ class ConnectionPool {
   std::size_t open_ = 0;
   std::size_t size_;
 };
+
+// Runs fn() behind a savepoint of txn and returns what it returns: should fn throw, what it
+// wrote is rolled back, the rest of txn stands, and the exception goes on to the caller.
+// (pqxx::subtransaction would need every store to take a dbtransaction instead of a work.)
+template <class Fn>
+auto within_savepoint(pqxx::work& txn, Fn&& fn) {
+  txn.exec("SAVEPOINT keyflow_savepoint");
+  try {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      txn.exec("RELEASE SAVEPOINT keyflow_savepoint");
+    } else {
+      auto result = fn();
+      txn.exec("RELEASE SAVEPOINT keyflow_savepoint");
+      return result;
+    }
+  } catch (...) {
+    txn.exec("ROLLBACK TO SAVEPOINT keyflow_savepoint");
+    throw;
+  }
+}
 
 }  // namespace keyflow

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "engine/core/model.hpp"
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 
 // The events of webhook subscriptions, built here and nowhere else, to match
 // schemas/events/webhook_subscription.*.json. Never the secret.

@@ -73,10 +73,7 @@ class RelayCrashTest : public ::testing::Test {
     return ids;
   }
 
-  std::int64_t scalar(const std::string& sql) {
-    pqxx::nontransaction tx(monitor_);
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
+  std::int64_t scalar(const std::string& sql) const { return db_.count(sql); }
 
   std::int64_t unpublished() {
     return scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL");

@@ -61,12 +61,7 @@ class SeedReplayTest : public ::testing::Test {
  protected:
   test::HttpTestClient client() const { return keyflowd_.client(); }
 
-  void sql(const std::string& statement) {
-    pqxx::connection conn(db_.url());
-    pqxx::work txn(conn);
-    txn.exec(statement);
-    txn.commit();
-  }
+  void sql(const std::string& statement) const { db_.exec(statement); }
 
   json::object created(const test::HttpResult& r) {
     EXPECT_EQ(r.status, 201) << r.body;

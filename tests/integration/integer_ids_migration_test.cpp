@@ -43,19 +43,8 @@ class IntegerIdsMigrationTest : public ::testing::Test {
   std::string old_plaintext = format_key("kf", "live", random_key_secret());
   std::string new_plaintext = format_key("kf", "live", random_key_secret());
 
-  void exec(const std::string& sql) {
-    pqxx::connection conn(db.url());
-    pqxx::work txn(conn);
-    txn.exec(sql);
-    txn.commit();
-  }
-
-  std::string one(const std::string& sql) {
-    pqxx::connection conn(db.url());
-    pqxx::work txn(conn);
-    const auto r = txn.exec1(sql);
-    return r[0].is_null() ? "NULL" : r[0].c_str();
-  }
+  void exec(const std::string& sql) const { db.exec(sql); }
+  std::string one(const std::string& sql) const { return db.text(sql); }
 
   std::string integer_id(const std::string& uuid) {
     return one("SELECT id FROM legacy_ids WHERE uuid = '" + uuid + "'");

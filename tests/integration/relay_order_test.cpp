@@ -7,7 +7,7 @@
 
 #include <boost/json.hpp>
 
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 #include "outbox/topics.hpp"
 #include "tests/integration/relay_fixture.hpp"
 

@@ -69,12 +69,7 @@ class RotationWebhookTest : public ::testing::Test {
     for (int i = 0; i < 200 && sender.record_finished() == 0; ++i)
       std::this_thread::sleep_for(10ms);
   }
-  std::string column(const std::string& sql) {
-    return f.pool.transact([&](pqxx::work& txn) {
-      const auto r = txn.exec1(sql);
-      return r[0].is_null() ? std::string("NULL") : r[0].as<std::string>();
-    });
-  }
+  std::string column(const std::string& sql) const { return f.db.text(sql); }
 
   test::EngineFixture f;
   std::string project;

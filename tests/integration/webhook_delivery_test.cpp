@@ -187,9 +187,7 @@ class WebhookDeliveryTest : public ::testing::Test {
     return o;
   }
 
-  long count(const std::string& sql) {
-    return pool.transact([&](pqxx::work& txn) { return txn.exec1(sql)[0].as<long>(); });
-  }
+  long count(const std::string& sql) const { return db.count(sql); }
 
   // The first column of the first row; "<none>" without rows, "<null>" for NULL.
   std::string text(const std::string& sql) {
@@ -344,7 +342,12 @@ TEST_F(WebhookDeliveryTest, ReconsumingAnEventCreatesNoSecondDelivery) {
   RunningDeliverer replay(o, master_key, clock);
 
   ASSERT_TRUE(receiver.wait_for(2, 30s));
-  std::this_thread::sleep_for(300ms);
+  // Every delivery recorded as sent: no further POST can come.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count("SELECT count(*) FROM webhook_deliveries WHERE status <> 'succeeded'") == 0;
+      },
+      10s));
   const auto requests = receiver.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(boost::json::parse(requests[1].body).at("event").as_string(), "api_key.updated");
@@ -456,19 +459,19 @@ TEST_F(WebhookDeliveryTest, DeliversABacklogOnceEachOverReusedConnections) {
   const auto first = SteadyClock::now();
   ASSERT_TRUE(receiver.wait_for(2 * kEvents, 60s)) << receiver.count();
   const auto elapsed = SteadyClock::now() - first;
-  std::this_thread::sleep_for(300ms);
-  const auto requests = receiver.requests();
-  EXPECT_EQ(requests.size(), 2u * kEvents);
-  std::set<std::string> ids;
-  for (const auto& r : requests)
-    ids.insert(r.header("webhook-id"));
-  EXPECT_EQ(ids.size(), 2u * kEvents);
+  // Every delivery recorded as sent: no further POST can come.
   ASSERT_TRUE(eventually(
       [&] {
         return count("SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'") ==
                2 * kEvents;
       },
       10s));
+  const auto requests = receiver.requests();
+  EXPECT_EQ(requests.size(), 2u * kEvents);
+  std::set<std::string> ids;
+  for (const auto& r : requests)
+    ids.insert(r.header("webhook-id"));
+  EXPECT_EQ(ids.size(), 2u * kEvents);
   // Kept-alive connections: at most the per-subscription cap each, not one per request.
   EXPECT_LE(receiver.connections(), 2 * DeliverOptions{}.max_in_flight_per_subscription);
   const double seconds = std::chrono::duration<double>(elapsed).count();

@@ -34,9 +34,7 @@ struct EngineFixture {
     return keys.verify(Actor::admin(), VerifyRequest{key, std::nullopt, {}});
   }
 
-  long count(const std::string& sql) {
-    return pool.transact([&](pqxx::work& txn) { return txn.exec1(sql)[0].as<long>(); });
-  }
+  long count(const std::string& sql) const { return db.count(sql); }
 };
 
 }  // namespace keyflow::test

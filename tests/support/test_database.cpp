@@ -63,4 +63,22 @@ TestDatabase::~TestDatabase() {
   }
 }
 
+void TestDatabase::exec(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::work txn(conn);
+  txn.exec(sql);
+  txn.commit();
+}
+
+std::string TestDatabase::text(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  const auto row = pqxx::nontransaction(conn).exec1(sql);
+  return row[0].is_null() ? "NULL" : row[0].c_str();
+}
+
+long TestDatabase::count(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  return pqxx::nontransaction(conn).exec1(sql)[0].as<long>();
+}
+
 }  // namespace keyflow::test

@@ -23,6 +23,12 @@ class TestDatabase {
   // The same server's maintenance database, for what a test does to this database as a whole.
   std::string admin_url() const;
 
+  // SQL for tests, each call on a connection of its own: statements run in one transaction;
+  // text() is the first column of the only row ("NULL" for NULL), count() that as a number.
+  void exec(const std::string& sql) const;
+  std::string text(const std::string& sql) const;
+  long count(const std::string& sql) const;
+
  private:
   std::string server_;
   std::string name_;

@@ -1,4 +1,4 @@
-#include "engine/events/outbox_append.hpp"
+#include "engine/events/outbox_store.hpp"
 
 #include <boost/json/serialize.hpp>
 

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "engine/core/clock.hpp"
+#include "engine/core/encoding.hpp"
+#include "engine/store/delivery_attempts.hpp"
+
+namespace keyflow {
+
+// One event on its way to one subscription.
+struct NewWebhookDelivery {
+  std::string id;  // the webhook-id
+  std::string subscription_id;
+  std::string event_id;
+  std::string event_type;
+  std::string body;  // the exact body POSTed on every attempt
+};
+
+// A claimed delivery: everything needed to send it, the secret still sealed.
+struct DueWebhookDelivery {
+  std::string id;
+  std::string subscription_id;
+  int attempt = 0;  // the number of this attempt, 1 for the first
+  std::string body;
+  std::string url;
+  Bytes secret_sealed;
+};
+
+// SQL for webhook_deliveries and webhook_attempts (schemas/sql/001_initial.sql), and nothing
+// else; inside the caller's transaction.
+class WebhookDeliveryStore {
+ public:
+  // The enabled subscriptions an event goes to: event_types empty or holding its type, and
+  // organization and project unset or equal to the event's.
+  static std::vector<std::string> matching_subscriptions(
+      pqxx::work& txn, const std::string& event_type,
+      const std::optional<std::string>& organization_id,
+      const std::optional<std::string>& project_id);
+
+  // In one statement; a delivery already recorded for its (subscription, event) is left as it
+  // is. Returns how many were new.
+  static std::size_t insert(pqxx::work& txn, const std::vector<NewWebhookDelivery>& deliveries,
+                            TimePoint at);
+
+  // Claiming is two steps, as for rotation deliveries (RotationDeliveryStore): due_candidates
+  // reads without locking, the sender picks by its caps, lock_due locks what was picked that
+  // is still due and free, lease() hides it from other senders until lease_until. Only
+  // enabled subscriptions' deliveries are due.
+  struct Candidate {
+    std::string id;
+    std::string subscription_id;
+  };
+  static std::vector<Candidate> due_candidates(pqxx::work& txn, TimePoint now, std::size_t limit,
+                                               const std::vector<std::string>& skip_subscriptions);
+  static std::vector<DueWebhookDelivery> lock_due(pqxx::work& txn,
+                                                  const std::vector<std::string>& ids,
+                                                  TimePoint now);
+  static void lease(pqxx::work& txn, const std::vector<std::string>& ids, TimePoint lease_until);
+
+  // The attempts and each delivery's new state, in two statements; returns the ids whose
+  // lease had run out (their attempts are recorded all the same, their state is not).
+  static std::vector<std::string> record_attempts(pqxx::work& txn,
+                                                  const std::vector<DeliveryAttempt>& attempts,
+                                                  TimePoint now);
+  static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
+};
+
+}  // namespace keyflow

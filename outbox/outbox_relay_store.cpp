@@ -1,0 +1,185 @@
+#include "outbox/outbox_relay_store.hpp"
+
+#include <unistd.h>
+
+#include "engine/store/database.hpp"
+
+namespace keyflow {
+namespace {
+
+// pg_try_advisory_lock key shared by every relay of a database: "kfrelay" in ASCII.
+constexpr std::int64_t kRelayLockKey = 0x6b6672656c6179;
+constexpr const char* kNotifyChannel = "keyflow_outbox";
+
+std::string array_literal(const std::vector<std::int64_t>& ids) {
+  std::string text = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) text += ',';
+    text += std::to_string(ids[i]);
+  }
+  text += '}';
+  return text;
+}
+
+TimePoint from_epoch_seconds(double seconds) {
+  return TimePoint(
+      std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(seconds)));
+}
+
+// The relay's statements, prepared once per session.
+constexpr const char* kClaim = "keyflow_relay_claim";
+constexpr const char* kMark = "keyflow_relay_mark";
+constexpr const char* kCharge = "keyflow_relay_charge";
+constexpr const char* kStats = "keyflow_relay_stats";
+constexpr const char* kDeleteExpired = "keyflow_relay_delete_expired";
+
+// Why the claim cannot skip a row that commits late: ids come from a sequence at insert time, so
+// a transaction holding id 7 can commit after one holding id 8, and a relay tracking "the
+// highest id published so far" would pass 7 by for good. This query keeps no high-water mark;
+// it selects by published_at IS NULL, so 7 is picked up by the first round that runs after its
+// commit. Order within one key is not at risk either: every mutation of a key locks that key's
+// row (SELECT ... FOR UPDATE) before appending its event, so one key's outbox rows take their
+// ids and commit one after another, and a later event of a key is never visible while an
+// earlier one is not.
+//
+// Parked rows are skipped, and so is every later row of a parked row's aggregate: publishing
+// those would hand consumers a key's history with an event missing from the middle (an update
+// of a key whose creation they never saw), with nothing to tell them. Held back, the key's
+// events wait, visible in the backlog and its age, until an operator requeues or deletes the
+// parked row; then they go out in their order. Other aggregates are not held up.
+constexpr const char* kClaimSql =
+    "SELECT id, event_id, aggregate_type, aggregate_id, event_type, payload::text, occurred_at, "
+    "attempts FROM outbox o "
+    "WHERE published_at IS NULL AND parked_at IS NULL AND NOT EXISTS ("
+    " SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL"
+    " AND p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id"
+    " AND p.id < o.id) "
+    "ORDER BY id LIMIT $1";
+
+// One statement for the whole round. published_at IS NULL: a row another relay published
+// meanwhile (after this one lost its lock) keeps its first publication time.
+constexpr const char* kMarkSql =
+    "UPDATE outbox SET published_at = now() "
+    "WHERE id = ANY($1::bigint[]) AND published_at IS NULL";
+
+constexpr const char* kChargeSql =
+    "UPDATE outbox SET attempts = attempts + 1, last_error = $2, "
+    "parked_at = CASE WHEN attempts + 1 >= $3 THEN now() END "
+    "WHERE id = $1 AND published_at IS NULL AND parked_at IS NULL "
+    "RETURNING parked_at IS NOT NULL";
+
+// Each part walks a partial index a short way: the count stops at its cap, min and max read
+// the two ends of the index, the parked rows are few.
+constexpr const char* kStatsSql =
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE published_at IS NULL"
+    "         AND parked_at IS NULL LIMIT $1) AS t),"
+    " (SELECT max(id) - min(id) + 1 FROM outbox WHERE published_at IS NULL AND parked_at IS NULL),"
+    " (SELECT extract(epoch FROM occurred_at)::float8 FROM outbox"
+    "   WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT 1),"
+    " (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL)";
+
+// Oldest first, a batch per statement: each statement locks only the rows it deletes, which
+// nothing else writes any more, and commits at once. A row someone else has locked is left for
+// a later run rather than waited for.
+constexpr const char* kDeleteExpiredSql =
+    "DELETE FROM outbox WHERE id IN ("
+    " SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
+    " ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+}  // namespace
+
+RelaySession::RelaySession(const std::string& database_url)
+    : conn_(ConnectionPool::connect(database_url)) {
+  // libpqxx 6 silently reconnects a broken connection on its next use. The new backend would
+  // not hold the lock, so the session must fail instead and make the relay take the lock anew.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn_->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  pqxx::nontransaction tx(*conn_);
+  // Which process is the active relay shows in pg_stat_activity (joined with pg_locks).
+  tx.exec("SET application_name = 'keyflow-relay/" + std::to_string(getpid()) + "'");
+  // A mark that a crash of PostgreSQL loses only makes its rows go out again, which
+  // at-least-once delivery allows; so the relay's commits need not wait for the WAL flush.
+  tx.exec("SET synchronous_commit = off");
+  // A relay that dies in the middle of a statement (blocked on a lock, say) would leave its
+  // backend, and with it the relay lock, until the statement ends; this ends it within a
+  // second of the client's disappearance (PostgreSQL 14 and later).
+  if (conn_->server_version() >= 140000) tx.exec("SET client_connection_check_interval = 1000");
+  conn_->prepare(kClaim, kClaimSql);
+  conn_->prepare(kMark, kMarkSql);
+  conn_->prepare(kCharge, kChargeSql);
+  conn_->prepare(kStats, kStatsSql);
+  conn_->prepare(kDeleteExpired, kDeleteExpiredSql);
+}
+
+bool RelaySession::try_take_lock() {
+  pqxx::nontransaction tx(*conn_);
+  return tx.exec_params1("SELECT pg_try_advisory_lock($1)", kRelayLockKey)[0].as<bool>();
+}
+
+RelaySession::Claimed RelaySession::claim(std::size_t limit) {
+  pqxx::nontransaction tx(*conn_);
+  const auto rows = tx.exec_prepared(kClaim, static_cast<std::int64_t>(limit));
+  Claimed claimed;
+  claimed.records.reserve(rows.size());
+  claimed.attempts.reserve(rows.size());
+  for (const auto& row : rows) {
+    claimed.records.push_back(OutboxRecord{
+        .id = row[0].as<std::int64_t>(),
+        .event_id = row[1].c_str(),
+        .aggregate_type = row[2].c_str(),
+        .aggregate_id = row[3].c_str(),
+        .event_type = row[4].c_str(),
+        .payload = row[5].c_str(),
+        .occurred_at = row[6].c_str(),
+    });
+    claimed.attempts.push_back(row[7].as<int>());
+  }
+  return claimed;
+}
+
+void RelaySession::mark_published(const std::vector<std::int64_t>& ids) {
+  pqxx::nontransaction tx(*conn_);
+  tx.exec_prepared(kMark, array_literal(ids));
+}
+
+bool RelaySession::charge_attempt(std::int64_t id, const std::string& reason, int max_attempts) {
+  pqxx::nontransaction tx(*conn_);
+  const auto rows = tx.exec_prepared(kCharge, id, reason, max_attempts);
+  return !rows.empty() && rows[0][0].as<bool>();
+}
+
+RelaySession::Backlog RelaySession::count_backlog(std::int64_t exact_up_to) {
+  pqxx::nontransaction tx(*conn_);
+  const auto row = tx.exec_prepared1(kStats, exact_up_to);
+  Backlog backlog;
+  backlog.unpublished = row[0].as<std::uint64_t>();
+  if (backlog.unpublished == static_cast<std::uint64_t>(exact_up_to) && !row[1].is_null()) {
+    backlog.unpublished = std::max(backlog.unpublished, row[1].as<std::uint64_t>());
+  }
+  if (!row[2].is_null()) backlog.oldest_unpublished = from_epoch_seconds(row[2].as<double>());
+  backlog.parked = row[3].as<std::uint64_t>();
+  return backlog;
+}
+
+std::uint64_t RelaySession::delete_published_before(double retention_seconds, std::int64_t batch) {
+  pqxx::nontransaction tx(*conn_);
+  return tx.exec_prepared(kDeleteExpired, retention_seconds, batch).affected_rows();
+}
+
+OutboxListener::OutboxListener(const std::string& database_url)
+    : conn_(ConnectionPool::connect(database_url)), receiver_(*conn_, kNotifyChannel) {
+  pqxx::nontransaction(*conn_).exec("SET application_name = 'keyflow-relay-listen/" +
+                                    std::to_string(getpid()) + "'");
+}
+
+void OutboxListener::drain() {
+  conn_->get_notifs();
+}
+
+bool OutboxListener::await(long micros) {
+  return conn_->await_notification(0, micros) > 0;
+}
+
+}  // namespace keyflow

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "engine/core/clock.hpp"
+#include "outbox/outbox_record.hpp"
+
+namespace keyflow {
+
+// The relay's SQL, on the one connection that holds the relay lock, so that a round can only
+// succeed while the lock is held. Each statement is prepared once per session and runs on its
+// own (no BEGIN and COMMIT round trips).
+class RelaySession {
+ public:
+  explicit RelaySession(const std::string& database_url);
+
+  // The session-level advisory lock every relay of a database competes for; held until this
+  // connection closes, whatever its transactions do.
+  bool try_take_lock();
+
+  struct Claimed {
+    std::vector<OutboxRecord> records;  // in id order
+    std::vector<int> attempts;          // each record's tries so far
+  };
+  // The first `limit` unpublished rows in id order that no parked row holds back.
+  Claimed claim(std::size_t limit);
+
+  // Marks rows published now; a row already published keeps its first time.
+  void mark_published(const std::vector<std::int64_t>& ids);
+
+  // Counts a refusal against a row and parks it on its max_attempts-th; returns whether it
+  // was parked by this call.
+  bool charge_attempt(std::int64_t id, const std::string& reason, int max_attempts);
+
+  struct Backlog {
+    std::uint64_t unpublished = 0;  // exact up to exact_up_to, estimated from the ids beyond
+    std::uint64_t parked = 0;
+    std::optional<TimePoint> oldest_unpublished;
+  };
+  Backlog count_backlog(std::int64_t exact_up_to);
+
+  // Deletes up to `batch` rows published longer ago than retention_seconds by PostgreSQL's
+  // clock; returns how many.
+  std::uint64_t delete_published_before(double retention_seconds, std::int64_t batch);
+
+ private:
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+// A connection that LISTENs on the outbox channel; notifications only wake the relay.
+class OutboxListener {
+ public:
+  explicit OutboxListener(const std::string& database_url);
+
+  // Reads the notifications already here (they are for commits the next claim sees anyway).
+  void drain();
+  // Waits up to `micros` for a notification; returns whether one came.
+  bool await(long micros);
+
+ private:
+  class Receiver final : public pqxx::notification_receiver {
+   public:
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string&, int) override {}
+  };
+
+  std::unique_ptr<pqxx::connection> conn_;
+  Receiver receiver_;  // declared after conn_: unregisters before the connection closes
+};
+
+}  // namespace keyflow
