@@ -34,6 +34,13 @@ std::function<std::string(Config&, const std::string&)> number_setting(T Config:
   };
 }
 
+std::function<std::string(Config&, const std::string&)> text_setting(std::string Config::*field) {
+  return [=](Config& c, const std::string& v) {
+    c.*field = v;
+    return std::string();
+  };
+}
+
 // A duration such as 7d, 36h, 90m, 45s (or plain seconds) into target.
 std::function<std::string(Config&, const std::string&)> duration_setting(
     std::chrono::seconds Config::*field) {
@@ -48,26 +55,10 @@ std::function<std::string(Config&, const std::string&)> duration_setting(
 const std::vector<Setting>& settings() {
   using Limits = Config::HttpLimits;
   static const std::vector<Setting> all = {
-      {"KEYFLOW_DATABASE_URL", "--database-url",
-       [](Config& c, const std::string& v) {
-         c.database_url = v;
-         return std::string();
-       }},
-      {"KEYFLOW_KAFKA_BROKERS", "--kafka-brokers",
-       [](Config& c, const std::string& v) {
-         c.kafka_brokers = v;
-         return std::string();
-       }},
-      {"KEYFLOW_HTTP_ADDR", "--http-addr",
-       [](Config& c, const std::string& v) {
-         c.http_addr = v;
-         return std::string();
-       }},
-      {"KEYFLOW_ADMIN_TOKEN", "--admin-token",
-       [](Config& c, const std::string& v) {
-         c.admin_token = v;
-         return std::string();
-       }},
+      {"KEYFLOW_DATABASE_URL", "--database-url", text_setting(&Config::database_url)},
+      {"KEYFLOW_KAFKA_BROKERS", "--kafka-brokers", text_setting(&Config::kafka_brokers)},
+      {"KEYFLOW_HTTP_ADDR", "--http-addr", text_setting(&Config::http_addr)},
+      {"KEYFLOW_ADMIN_TOKEN", "--admin-token", text_setting(&Config::admin_token)},
       {"KEYFLOW_MASTER_KEY", "--master-key",
        [](Config& c, const std::string& v) {
          c.master_key = MasterKey::from_base64(v);
@@ -79,22 +70,10 @@ const std::vector<Setting>& settings() {
          return std::string();
        }},
       {"KEYFLOW_KAFKA_BOOTSTRAP_FILE", "--kafka-bootstrap-file",
-       [](Config& c, const std::string& v) {
-         c.kafka_bootstrap_file = v;
-         return std::string();
-       }},
-      {"KEYFLOW_LOG_LEVEL", "--log-level",
-       [](Config& c, const std::string& v) {
-         c.log_level = v;
-         return std::string();
-       }},
+       text_setting(&Config::kafka_bootstrap_file)},
+      {"KEYFLOW_LOG_LEVEL", "--log-level", text_setting(&Config::log_level)},
       {"KEYFLOW_OUTBOX_RETENTION", "--outbox-retention",
-       [](Config& c, const std::string& v) {
-         const auto retention = parse_retention(v);
-         if (!retention) return std::string("must be a duration such as 7d, 36h, 90m or 45s");
-         c.outbox_retention = *retention;
-         return std::string();
-       }},
+       duration_setting(&Config::outbox_retention)},
       {"KEYFLOW_EXPIRY_WARNING", "--expiry-warning", duration_setting(&Config::expiry_warning)},
       {"KEYFLOW_ROTATION_GRACE", "--rotation-grace", duration_setting(&Config::rotation_grace)},
       {"KEYFLOW_ROTATION_GRACE_EXTENSION", "--rotation-grace-extension",
@@ -132,8 +111,10 @@ std::string usage() {
   return text;
 }
 
-ConfigResult load_config(int argc, const char* const* argv, const char* const* envp) {
-  Config config;
+namespace {
+
+// Every KEYFLOW_* variable of envp that names a setting; returns the first error or "".
+std::string apply_environment(Config& config, const char* const* envp) {
   std::map<std::string, std::string, std::less<>> env;
   for (auto e = envp; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
@@ -142,21 +123,15 @@ ConfigResult load_config(int argc, const char* const* argv, const char* const* e
   }
   for (const auto& s : settings()) {
     if (auto it = env.find(s.env); it != env.end()) {
-      if (auto err = s.apply(config, it->second); !err.empty()) {
-        return {std::nullopt, std::string(s.env) + ": " + err};
-      }
+      if (auto err = s.apply(config, it->second); !err.empty())
+        return std::string(s.env) + ": " + err;
     }
   }
-  if (argc < 2) return {std::nullopt, "missing role\n" + usage()};
-  config.role = argv[1];
-  if (config.role == "-h" || config.role == "--help" || config.role == "help") {
-    return {std::nullopt, "help"};
-  }
-  bool known = false;
-  for (auto r : kRoles)
-    known = known || r == config.role;
-  if (!known) return {std::nullopt, "unknown role '" + config.role + "'\n" + usage()};
+  return {};
+}
 
+// The flags after the role (--flag=value or --flag value), over the environment's values.
+std::string apply_flags(Config& config, int argc, const char* const* argv) {
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -169,20 +144,39 @@ ConfigResult load_config(int argc, const char* const* argv, const char* const* e
     for (const auto& s : settings()) {
       if (arg == s.flag) match = &s;
     }
-    if (match == nullptr) return {std::nullopt, "unknown flag '" + arg + "'\n" + usage()};
+    if (match == nullptr) return "unknown flag '" + arg + "'\n" + usage();
     if (eq == std::string::npos) {
       if (arg == "--webhook-allow-private") {
         value = "true";
       } else if (i + 1 < argc) {
         value = argv[++i];
       } else {
-        return {std::nullopt, arg + " needs a value"};
+        return arg + " needs a value";
       }
     }
     if (auto err = match->apply(config, value); !err.empty()) {
-      return {std::nullopt, arg + ": " + err};
+      return arg + ": " + err;
     }
   }
+  return {};
+}
+
+}  // namespace
+
+ConfigResult load_config(int argc, const char* const* argv, const char* const* envp) {
+  Config config;
+  if (auto err = apply_environment(config, envp); !err.empty()) return {std::nullopt, err};
+  if (argc < 2) return {std::nullopt, "missing role\n" + usage()};
+  config.role = argv[1];
+  if (config.role == "-h" || config.role == "--help" || config.role == "help") {
+    return {std::nullopt, "help"};
+  }
+  bool known = false;
+  for (auto r : kRoles)
+    known = known || r == config.role;
+  if (!known) return {std::nullopt, "unknown role '" + config.role + "'\n" + usage()};
+
+  if (auto err = apply_flags(config, argc, argv); !err.empty()) return {std::nullopt, err};
   if (config.http.header_timeout > config.http.idle_timeout) {
     return {std::nullopt,
             "KEYFLOW_HTTP_HEADER_TIMEOUT must not be longer than "
