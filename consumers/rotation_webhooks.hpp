@@ -6,13 +6,14 @@
 #include "engine/core/clock.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
 
 struct RotationWebhookOptions {
-  bool allow_private = false;  // see destination_policy.hpp
-  std::string ca_file;         // extra trust anchors for HTTPS
-  SenderOptions sender;        // the webhook retry schedule, timeouts, concurrency
+  DestinationPolicy destinations;  // engine/webhooks/destination_policy.hpp
+  std::string ca_file;             // extra trust anchors for HTTPS
+  SenderOptions sender;            // the webhook retry schedule, timeouts, concurrency
 };
 
 // The schedule role's sender of rotation webhooks: each rotated key's replacement, POSTed to

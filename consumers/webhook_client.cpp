@@ -18,10 +18,16 @@
 #include <boost/url/parse.hpp>
 #include <openssl/ssl.h>
 
-#include "consumers/destination_policy.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
 namespace {
+
+// The resolver's address in the destination policy's form.
+IpBytes ip_bytes(const boost::asio::ip::address& address) {
+  if (address.is_v4()) return ipv4_bytes(address.to_v4().to_uint());
+  return address.to_v6().to_bytes();
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -183,12 +189,12 @@ struct WebhookClient::Impl {
     std::vector<tcp::endpoint> allowed;
     std::string refused;
     for (const auto& entry : results) {
-      const auto address = entry.endpoint().address();
-      if (destination_allowed(address, self->options.allow_private)) {
+      const auto address = ip_bytes(entry.endpoint().address());
+      if (self->options.destinations.allows(address)) {
         allowed.push_back(entry.endpoint());
       } else if (refused.empty()) {
-        refused = address.to_string() + " (" +
-                  std::string(to_string(classify_destination(address))) + ")";
+        refused =
+            to_string(address) + " (" + std::string(to_string(classify_destination(address))) + ")";
       }
     }
     if (allowed.empty()) {

@@ -12,6 +12,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "engine/webhooks/destination_policy.hpp"
+
 namespace keyflow {
 
 struct WebhookRequest {
@@ -45,7 +47,7 @@ class WebhookClient {
  public:
   struct Options {
     std::chrono::milliseconds timeout{30000};
-    bool allow_private = false;  // see destination_policy.hpp
+    DestinationPolicy destinations;  // which resolved addresses may be connected to
     std::size_t max_response_body = 64 * 1024;
     std::size_t max_idle_per_host = 16;
     std::chrono::milliseconds idle_timeout{30000};

@@ -90,7 +90,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
   {
     WebhookClient::Options client_options;
     client_options.timeout = options_.request_timeout;
-    client_options.allow_private = options_.allow_private;
+    client_options.destinations = options_.destinations;
     client_options.ca_file = options_.ca_file;
     // Enough kept-alive connections for every delivery in flight, however many share a host.
     client_options.max_idle_per_host = options_.max_in_flight;

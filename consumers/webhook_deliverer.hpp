@@ -11,6 +11,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 #include "outbox/topics.hpp"
 
 namespace keyflow {
@@ -19,7 +20,7 @@ struct DeliverOptions {
   std::string database_url;
   std::string brokers;
   std::string group_id = "keyflow-deliver";
-  bool allow_private = false;
+  DestinationPolicy destinations;  // engine/webhooks/destination_policy.hpp
   RetrySchedule::Options retry;
   std::chrono::milliseconds request_timeout{30000};
   // Past the brief's minimum: what is consumed and how much is sent at once.

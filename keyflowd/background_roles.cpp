@@ -10,7 +10,7 @@ DeliverOptions deliver_options(const Config& config, const std::string& database
   DeliverOptions options;
   options.database_url = database_url;
   options.brokers = brokers;
-  options.allow_private = config.webhook_allow_private;
+  options.destinations = config.webhook_destinations();
   return options;
 }
 
@@ -29,7 +29,7 @@ ScheduleOptions schedule_options(const Config& config) {
 
 RotationWebhookOptions rotation_webhook_options(const Config& config) {
   RotationWebhookOptions options;
-  options.allow_private = config.webhook_allow_private;
+  options.destinations = config.webhook_destinations();
   return options;
 }
 

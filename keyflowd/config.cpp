@@ -5,6 +5,8 @@
 #include <map>
 #include <string_view>
 
+#include "engine/keys/cidr.hpp"
+
 namespace keyflow {
 namespace {
 
@@ -67,6 +69,14 @@ const std::vector<Setting>& settings() {
       {"KEYFLOW_WEBHOOK_ALLOW_PRIVATE", "--webhook-allow-private",
        [](Config& c, const std::string& v) {
          c.webhook_allow_private = parse_bool(v);
+         return std::string();
+       }},
+      {"KEYFLOW_WEBHOOK_ALLOW_CIDRS", "--webhook-allow-cidrs",
+       [](Config& c, const std::string& v) {
+         c.webhook_allow_cidrs = split_cidr_list(v);
+         for (const auto& cidr : c.webhook_allow_cidrs) {
+           if (!canonical_cidr(cidr)) return "'" + cidr + "' is not a CIDR such as 10.0.0.0/8";
+         }
          return std::string();
        }},
       {"KEYFLOW_KAFKA_BOOTSTRAP_FILE", "--kafka-bootstrap-file",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/crypto/master_key.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 #include "outbox/outbox_retention.hpp"
 
 namespace keyflow {
@@ -20,8 +21,10 @@ struct Config {
   std::string admin_token;                   // KEYFLOW_ADMIN_TOKEN, --admin-token
   std::optional<MasterKey> master_key;       // KEYFLOW_MASTER_KEY, --master-key
   bool webhook_allow_private = false;        // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
-  std::string kafka_bootstrap_file;          // KEYFLOW_KAFKA_BOOTSTRAP_FILE
-  std::string log_level = "info";            // KEYFLOW_LOG_LEVEL, --log-level
+  // KEYFLOW_WEBHOOK_ALLOW_CIDRS: ranges webhooks may target besides public addresses.
+  std::vector<std::string> webhook_allow_cidrs;
+  std::string kafka_bootstrap_file;  // KEYFLOW_KAFKA_BOOTSTRAP_FILE
+  std::string log_level = "info";    // KEYFLOW_LOG_LEVEL, --log-level
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept
   // ("7d", "36h", "90m", "45s" or seconds; 0 keeps them for ever).
   std::chrono::seconds outbox_retention = kDefaultOutboxRetention;
@@ -42,6 +45,10 @@ struct Config {
     std::chrono::seconds header_timeout{10};   // KEYFLOW_HTTP_HEADER_TIMEOUT
     std::chrono::seconds idle_timeout{30};     // KEYFLOW_HTTP_IDLE_TIMEOUT
   } http;
+
+  DestinationPolicy webhook_destinations() const {
+    return DestinationPolicy(webhook_allow_private, webhook_allow_cidrs);
+  }
 };
 
 struct ConfigResult {

@@ -10,7 +10,8 @@ std::optional<VerifyCache> cache_if(bool serves, const Clock& clock) {
 
 }  // namespace
 
-EngineCore::EngineCore(const std::string& url, const MasterKey& key, bool serves)
+EngineCore::EngineCore(const std::string& url, const MasterKey& key, bool serves,
+                       const DestinationPolicy& destinations)
     : database_url(url),
       master_key(key),
       pool(url, 16),
@@ -19,6 +20,6 @@ EngineCore::EngineCore(const std::string& url, const MasterKey& key, bool serves
                     ? std::optional<CacheCoherence>(std::in_place, url, pool, *verify_cache, clock)
                     : std::nullopt),
       keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage,
-           coherence ? &*coherence : nullptr) {}
+           coherence ? &*coherence : nullptr, destinations) {}
 
 }  // namespace keyflow

@@ -10,6 +10,7 @@
 #include "engine/keys/key_service.hpp"
 #include "engine/keys/verify_cache.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
 
@@ -17,7 +18,9 @@ namespace keyflow {
 // service. Serve processes also answer verifies from a cache kept coherent through
 // PostgreSQL; other roles read the database. Built before any role, destroyed after them all.
 struct EngineCore {
-  EngineCore(const std::string& database_url, const MasterKey& master_key, bool serves);
+  // destinations: which webhook targets URLs may name (KEYFLOW_WEBHOOK_ALLOW_*).
+  EngineCore(const std::string& database_url, const MasterKey& master_key, bool serves,
+             const DestinationPolicy& destinations);
 
   std::string database_url;
   const MasterKey& master_key;

@@ -74,6 +74,7 @@ CreatedKey KeyService::create(const Actor& actor, const NewKey& request) {
   }
   if (request.rotation_webhook_url) {
     require_http_url(*request.rotation_webhook_url, "rotation_webhook_url");
+    destinations_.vet_url_host(*request.rotation_webhook_url, "rotation_webhook_url");
   }
   validate_meta(request.meta);
   validate_grace(request.rotation_grace_seconds);
@@ -194,6 +195,7 @@ UpdatedKey KeyService::update(const Actor& actor, const std::string& id, const K
   if (patch.rotation_interval_days) validate_interval(*patch.rotation_interval_days);
   if (patch.rotation_webhook_url && *patch.rotation_webhook_url) {
     require_http_url(**patch.rotation_webhook_url, "rotation_webhook_url");
+    destinations_.vet_url_host(**patch.rotation_webhook_url, "rotation_webhook_url");
   }
   if (patch.meta) validate_meta(*patch.meta);
   if (patch.rotation_grace_seconds) validate_grace(*patch.rotation_grace_seconds);

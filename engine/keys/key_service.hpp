@@ -17,6 +17,7 @@
 #include "engine/keys/rotation_delivery_store.hpp"
 #include "engine/keys/verify_cache.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
 
@@ -133,17 +134,18 @@ class KeyService {
  public:
   // cache, usage and barrier are optional: without them verify reads the database,
   // last_used_at stays as it is, and other processes' caches learn of changes from the
-  // key events alone.
+  // key events alone. destinations vets the IP literals of rotation webhook URLs.
   KeyService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
              VerifyCache* cache = nullptr, UsageRecorder* usage = nullptr,
-             KeyChangeBarrier* barrier = nullptr)
+             KeyChangeBarrier* barrier = nullptr, DestinationPolicy destinations = {})
       : db_(db),
         hasher_(master_key),
         box_(master_key),
         clock_(clock),
         cache_(cache),
         usage_(usage),
-        barrier_(barrier) {}
+        barrier_(barrier),
+        destinations_(std::move(destinations)) {}
 
   CreatedKey create(const Actor& actor, const NewKey& request);
   ApiKey get(const Actor& actor, const std::string& id);
@@ -192,6 +194,7 @@ class KeyService {
   VerifyCache* cache_;
   UsageRecorder* usage_;
   KeyChangeBarrier* barrier_;
+  DestinationPolicy destinations_;
 };
 
 }  // namespace keyflow

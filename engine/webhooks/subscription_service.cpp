@@ -19,6 +19,7 @@ namespace keyflow {
 CreatedSubscription SubscriptionService::create(const Actor& actor,
                                                 const NewSubscription& request) {
   require_http_url(request.url, "url");
+  destinations_.vet_url_host(request.url, "url");
   const auto& known = known_event_types();
   for (const auto& type : request.event_types) {
     if (std::find(known.begin(), known.end(), type) == known.end()) {

@@ -8,6 +8,7 @@
 #include "engine/core/model.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
 
@@ -27,8 +28,10 @@ struct CreatedSubscription {
 // the deliverer needs it back to sign.
 class SubscriptionService {
  public:
-  SubscriptionService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock)
-      : db_(db), box_(master_key), clock_(clock) {}
+  // destinations vets the IP literals of subscription URLs.
+  SubscriptionService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
+                      DestinationPolicy destinations = {})
+      : db_(db), box_(master_key), clock_(clock), destinations_(std::move(destinations)) {}
 
   CreatedSubscription create(const Actor& actor, const NewSubscription& request);
 
@@ -36,6 +39,7 @@ class SubscriptionService {
   ConnectionPool& db_;
   SecretBox box_;
   const Clock& clock_;
+  DestinationPolicy destinations_;
 };
 
 }  // namespace keyflow

@@ -1,4 +1,4 @@
-// Networks and destinations: engine/keys/cidr.hpp and consumers/destination_policy.hpp.
+// Networks and destinations: engine/keys/cidr.hpp and engine/webhooks/destination_policy.hpp.
 //
 // The input is lines: a network (or address), an address, then networks for the lists.
 // - canonical_cidr's output is a fixed point, contains its own network address, and lies
@@ -6,7 +6,8 @@
 // - ip_in_any over canonical networks agrees with cidr_within_any of the address as a
 //   host network; containment is transitive (address in a network within a list → in it).
 // - classify_destination of any address Asio parses agrees with the documented ranges,
-//   checked through ip_in_any, and destination_allowed follows from the class.
+//   checked through ip_in_any, and DestinationPolicy::allows follows from the class and
+//   admits what its CIDRs name.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +19,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "consumers/destination_policy.hpp"
 #include "engine/keys/cidr.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -67,24 +68,50 @@ void check_canonical(std::string_view text) {
   FUZZ_CHECK(is_ip_address(address_of(*canonical)));
 }
 
-// The ranges destination_policy.hpp documents, class by class.
-DestinationClass expected_class(const std::string& ip) {
+// The ranges destination_policy.hpp documents, class by class, in the order they are tried.
+DestinationClass class_in(const std::string& ip, bool v4) {
   struct Range {
     DestinationClass c;
     std::vector<std::string> cidrs;
   };
-  static const std::vector<Range> ranges = {
-      {DestinationClass::unspecified, {"0.0.0.0/8", "::/128"}},
-      {DestinationClass::loopback, {"127.0.0.0/8", "::1/128"}},
-      {DestinationClass::private_use,
-       {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"}},
-      {DestinationClass::link_local, {"169.254.0.0/16", "fe80::/10"}},
-      {DestinationClass::multicast, {"224.0.0.0/4", "255.255.255.255/32", "ff00::/8"}},
+  static const std::vector<Range> v4_ranges = {
+      {DestinationClass::unspecified, {"0.0.0.0/8"}},
+      {DestinationClass::loopback, {"127.0.0.0/8"}},
+      {DestinationClass::private_use, {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}},
+      {DestinationClass::shared_address, {"100.64.0.0/10"}},
+      {DestinationClass::link_local, {"169.254.0.0/16"}},
+      {DestinationClass::multicast, {"224.0.0.0/4", "255.255.255.255/32"}},
+      {DestinationClass::special_purpose,
+       {"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24",
+        "203.0.113.0/24", "240.0.0.0/4"}},
   };
-  for (const auto& range : ranges) {
+  static const std::vector<Range> v6_ranges = {
+      {DestinationClass::unspecified, {"::/128"}},
+      {DestinationClass::loopback, {"::1/128"}},
+      {DestinationClass::private_use, {"64:ff9b:1::/48", "fc00::/7", "fec0::/10"}},
+      {DestinationClass::link_local, {"fe80::/10"}},
+      {DestinationClass::multicast, {"ff00::/8"}},
+      {DestinationClass::special_purpose, {"2001::/23", "2001:db8::/32", "3fff::/20"}},
+  };
+  for (const auto& range : v4 ? v4_ranges : v6_ranges) {
     if (ip_in_any(ip, range.cidrs)) return range.c;
   }
+  if (!v4 && !ip_in_any(ip, {"2000::/3"})) return DestinationClass::special_purpose;
   return DestinationClass::public_address;
+}
+
+// An address that carries an IPv4 address (mapped, NAT64, 6to4) is classed as that address.
+DestinationClass expected_class(const boost::asio::ip::address& address) {
+  if (address.is_v4()) return class_in(address.to_string(), true);
+  const auto bytes = address.to_v6().to_bytes();
+  const auto plain = boost::asio::ip::address_v6(bytes).to_string();
+  const auto v4_at = [&](int i) {
+    return boost::asio::ip::address_v4({bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]})
+        .to_string();
+  };
+  if (ip_in_any(plain, {"::ffff:0.0.0.0/96", "64:ff9b::/96"})) return class_in(v4_at(12), true);
+  if (ip_in_any(plain, {"2002::/16"})) return class_in(v4_at(2), true);
+  return class_in(plain, false);
 }
 
 void check_destination(std::string_view text) {
@@ -96,14 +123,19 @@ void check_destination(std::string_view text) {
       address.is_v6() ? boost::asio::ip::address_v6(address.to_v6().to_bytes()).to_string()
                       : address.to_string();
   FUZZ_CHECK(is_ip_address(plain));
-  const auto c = classify_destination(address);
-  if (c != expected_class(plain)) {
+  const auto parsed = parse_ip_literal(plain);
+  FUZZ_CHECK(parsed.has_value());
+  const auto c = classify_destination(*parsed);
+  const auto expected = expected_class(address);
+  if (c != expected) {
     std::fprintf(stderr, "%s is %s, expected %s\n", plain.c_str(), to_string(c).data(),
-                 to_string(expected_class(plain)).data());
-    FUZZ_CHECK(c == expected_class(plain));
+                 to_string(expected).data());
+    FUZZ_CHECK(c == expected);
   }
-  FUZZ_CHECK(destination_allowed(address, false) == (c == DestinationClass::public_address));
-  FUZZ_CHECK(destination_allowed(address, true) == (c != DestinationClass::multicast));
+  FUZZ_CHECK(DestinationPolicy(false, {}).allows(*parsed) ==
+             (c == DestinationClass::public_address));
+  FUZZ_CHECK(DestinationPolicy(true, {}).allows(*parsed) == (c != DestinationClass::multicast));
+  FUZZ_CHECK(DestinationPolicy(false, {to_string(*parsed)}).allows(*parsed));
 }
 
 }  // namespace

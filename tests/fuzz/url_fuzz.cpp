@@ -4,6 +4,8 @@
 // - An accepted URL is at most 2048 bytes of visible ASCII (it goes into a request line and
 //   a Host header), absolute, http or https, with a host, and the webhook client's own
 //   reading (boost::urls::parse_uri) takes it too.
+// - The destination policy refuses an accepted URL only when its host is an IP literal it
+//   refuses.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "engine/core/errc.hpp"
 #include "engine/core/validation.hpp"
+#include "engine/webhooks/destination_policy.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -31,5 +34,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(parsed->scheme_id() == boost::urls::scheme::http ||
              parsed->scheme_id() == boost::urls::scheme::https);
   FUZZ_CHECK(parsed->has_authority() && !parsed->encoded_host().empty());
+  // The destination policy refuses a URL only for its IP literal, and then with the field.
+  const keyflow::DestinationPolicy policy;
+  const bool public_host = keyflow::fuzz::accepts(
+      [&] { policy.vet_url_host(url, "url"); },
+      [](const keyflow::Error& e) {
+        FUZZ_CHECK(e.kind() == keyflow::errc::invalid_argument && e.field() == "url");
+      });
+  if (!public_host) {
+    const auto address = keyflow::parse_ip_literal(parsed->encoded_host_address());
+    FUZZ_CHECK(address && !policy.allows(*address));
+  }
   return 0;
 }

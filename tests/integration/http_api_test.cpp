@@ -283,6 +283,29 @@ TEST_F(HttpApiTest, BadInputGetsAClearErrorNamingTheField) {
   EXPECT_EQ(f.count("SELECT count(*) FROM outbox"), 0);
 }
 
+// Loopback is open to this server (its receivers listen there); every other internal range
+// stays closed, in whatever spelling its address is written.
+TEST_F(HttpApiTest, WebhookUrlsNamingInternalAddressesAre422AndWriteNothing) {
+  const auto project = f.make_project("p");
+  for (const char* url :
+       {"http://10.0.0.1/hook", "http://167772161/hook", "http://0x0a000001/", "http://012.1/",
+        "http://[::ffff:10.0.0.1]/", "http://100.100.100.200/latest/meta-data",
+        "http://169.254.169.254/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:a00:1::]/",
+        "http://192.0.0.8/", "http://198.18.0.1/", "http://240.0.0.1/"}) {
+    expect_error(client().post("/v1/webhooks/subscriptions", {{"url", url}}), 422,
+                 "invalid_request", "url");
+    expect_error(
+        client().post("/v1/api-keys",
+                      {{"project_id", project.id}, {"name", "k"}, {"rotation_webhook_url", url}}),
+        422, "invalid_request", "rotation_webhook_url");
+  }
+  EXPECT_EQ(f.count("SELECT count(*) FROM webhook_subscriptions"), 0);
+  EXPECT_EQ(f.count("SELECT count(*) FROM api_keys"), 0);
+  EXPECT_EQ(f.count("SELECT count(*) FROM outbox WHERE aggregate_type <> 'organization'"
+                    " AND aggregate_type <> 'project'"),
+            0);
+}
+
 TEST_F(HttpApiTest, OversizedBodyIs413) {
   const std::string big = "{\"name\":\"" + std::string(70 * 1024, 'a') + "\"}";
   expect_error(client().request("POST", "/v1/organizations", big), 413, "payload_too_large");

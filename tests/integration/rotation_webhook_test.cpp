@@ -39,7 +39,7 @@ class RotationWebhookTest : public ::testing::Test {
   static WebhookClient::Options client_options() {
     WebhookClient::Options o;
     o.timeout = 5s;
-    o.allow_private = true;  // the receiver is on loopback
+    o.destinations = DestinationPolicy(true, {});  // the receiver is on loopback
     return o;
   }
   static SenderOptions sender_options() {

@@ -178,7 +178,7 @@ class WebhookDeliveryTest : public ::testing::Test {
     DeliverOptions o;
     o.database_url = db.url();
     o.brokers = broker.bootstrap_servers();
-    o.allow_private = allow_private;
+    o.destinations = DestinationPolicy(allow_private, {});
     o.retry.initial = 100ms;
     o.retry.multiplier = 2.0;
     o.retry.max_delay = 1s;

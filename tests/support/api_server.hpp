@@ -47,7 +47,7 @@ class ApiServer {
   EngineFixture f;
   VerifyCache cache{f.clock, std::chrono::seconds(10)};
   UsageRecorder usage;
-  KeyService keys{f.pool, f.master_key, f.clock, &cache, &usage};
+  KeyService keys{f.pool, f.master_key, f.clock, &cache, &usage, nullptr, f.destinations};
 
  private:
   Metrics metrics_;

@@ -19,9 +19,11 @@ struct EngineFixture {
       std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now())};
   MasterKey master_key = *MasterKey::from_base64(kTestMasterKey);
   ConnectionPool pool{db.url(), 8};
-  KeyService keys{pool, master_key, clock};
+  // Receivers listen on loopback.
+  DestinationPolicy destinations{false, {"127.0.0.0/8"}};
+  KeyService keys{pool, master_key, clock, nullptr, nullptr, nullptr, destinations};
   OrganizationService organizations{pool, clock};
-  SubscriptionService subscriptions{pool, master_key, clock};
+  SubscriptionService subscriptions{pool, master_key, clock, destinations};
 
   // An organization and a project in it, for tests that need somewhere to put keys.
   Project make_project(const std::string& name = "project") {

@@ -26,6 +26,18 @@ TEST(Config, ReadsEnvironmentVariables) {
   EXPECT_EQ(r.config->kafka_brokers, "embedded");
 }
 
+TEST(Config, WebhookAllowCidrsOpenTheirRangesOnly) {
+  const auto r = load({"deliver"}, {"KEYFLOW_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8, fd00::/8"});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->webhook_allow_cidrs, (std::vector<std::string>{"127.0.0.0/8", "fd00::/8"}));
+  const auto policy = r.config->webhook_destinations();
+  EXPECT_TRUE(policy.allows(*parse_ip_literal("127.0.0.1")));
+  EXPECT_FALSE(policy.allows(*parse_ip_literal("10.0.0.1")));
+  const auto bad = load({"deliver"}, {"KEYFLOW_WEBHOOK_ALLOW_CIDRS=10.0.0.0/8,nope"});
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("KEYFLOW_WEBHOOK_ALLOW_CIDRS"), std::string::npos) << bad.error;
+}
+
 // Without KEYFLOW_OUTBOX_RETENTION, published outbox rows are kept a week.
 TEST(Config, OutboxRetentionDefaultsToAWeekAndReadsItsVariable) {
   using namespace std::chrono_literals;
