@@ -1,11 +1,9 @@
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
-
 #include "engine/core/errc.hpp"
 #include "engine/core/json_render.hpp"
 #include "http/api_routes.hpp"
 #include "http/json_input.hpp"
 #include "http/key_requests.hpp"
+#include "http/query_params.hpp"
 
 namespace keyflow::http {
 
@@ -13,26 +11,6 @@ using boost::beast::http::status;
 using boost::beast::http::verb;
 
 namespace {
-
-// The next page's address, from the validated request alone: no request byte the service did
-// not accept reaches a response header, and every value is percent-encoded.
-std::string next_page_link(const std::string& path, const KeyListRequest& r,
-                           const std::string& cursor) {
-  const auto encode = [](const std::string& v) {
-    return boost::urls::encode(v, boost::urls::unreserved_chars);
-  };
-  std::string next = path + "?";
-  const std::pair<const char*, const std::optional<std::string>*> params[] = {
-      {"organization_id", &r.organization_id},
-      {"project_id", &r.project_id},
-      {"environment_id", &r.environment_id},
-      {"state", &r.state}};
-  for (const auto& [name, value] : params) {
-    if (*value) next += std::string(name) + "=" + encode(**value) + "&";
-  }
-  next += "limit=" + std::to_string(r.limit) + "&cursor=" + encode(cursor);
-  return "<" + next + ">; rel=\"next\"";
-}
 
 // Seed 002's rotate response.
 boost::json::object rotation_json(const Rotation& r) {
@@ -87,7 +65,12 @@ void add_key_routes(Router& router, ApiContext& api) {
                if (page.next_cursor) {
                  response.headers.emplace_back("X-Next-Cursor", *page.next_cursor);
                  response.headers.emplace_back(
-                     "Link", next_page_link("/v1/api-keys", request, *page.next_cursor));
+                     "Link", next_page_link("/v1/api-keys",
+                                            {{"organization_id", request.organization_id},
+                                             {"project_id", request.project_id},
+                                             {"environment_id", request.environment_id},
+                                             {"state", request.state}},
+                                            request.limit, *page.next_cursor));
                }
                return response;
              }));

@@ -2,6 +2,9 @@
 
 #include <charconv>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include "engine/core/errc.hpp"
 
 namespace keyflow::http {
@@ -20,6 +23,19 @@ int read_int_param(const Request& request, const std::string& name, int min, int
         name);
   }
   return value;
+}
+
+std::string next_page_link(const std::string& path, const ListFilters& filters, int limit,
+                           const std::string& cursor) {
+  const auto encode = [](const std::string& v) {
+    return boost::urls::encode(v, boost::urls::unreserved_chars);
+  };
+  std::string next = path + "?";
+  for (const auto& [name, value] : filters) {
+    if (value) next += std::string(name) + "=" + encode(*value) + "&";
+  }
+  next += "limit=" + std::to_string(limit) + "&cursor=" + encode(cursor);
+  return "<" + next + ">; rel=\"next\"";
 }
 
 }  // namespace keyflow::http

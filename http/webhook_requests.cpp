@@ -1,17 +1,40 @@
 #include "http/webhook_requests.hpp"
 
 #include "http/json_input.hpp"
+#include "http/query_params.hpp"
 
 namespace keyflow::http {
 
 NewSubscription read_new_subscription(std::string_view body) {
-  const JsonInput in(body, {"url", "event_types", "project_id", "organization_id"});
+  const JsonInput in(body, {"url", "event_types", "project_id", "organization_id", "description"});
   NewSubscription request;
   request.url = in.required_string("url");
   request.event_types = in.optional_strings("event_types").value_or(std::vector<std::string>{});
   request.project_id = in.optional_id("project_id");
   request.organization_id = in.optional_id("organization_id");
+  request.description = in.optional_string("description");
   return request;
+}
+
+SubscriptionPatch read_subscription_patch(std::string_view body) {
+  const JsonInput in(body, {"url", "event_types", "description", "enabled", "status"});
+  SubscriptionPatch patch;
+  patch.url = in.optional_string("url");
+  patch.event_types = in.optional_strings("event_types");
+  // null: an engaged patch with no description.
+  if (in.has("description")) patch.description = in.optional_string("description");
+  patch.enabled = in.optional_bool("enabled");
+  patch.status = in.optional_string("status");
+  return patch;
+}
+
+SubscriptionListRequest read_subscription_list_request(const Request& req) {
+  SubscriptionListRequest r;
+  r.project_id = req.query_param("project_id");
+  r.organization_id = req.query_param("organization_id");
+  r.cursor = req.query_param("cursor");
+  r.limit = read_int_param(req, "limit", 1, 1000, 100);
+  return r;
 }
 
 }  // namespace keyflow::http

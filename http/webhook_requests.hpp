@@ -3,11 +3,15 @@
 #include <string_view>
 
 #include "engine/webhooks/subscription_service.hpp"
+#include "http/request.hpp"
 
 namespace keyflow::http {
 
 // The webhook routes' requests, read strictly (http/json_input.hpp); every failure throws
 // Error naming the field.
 NewSubscription read_new_subscription(std::string_view body);
+// PATCH: a field that is absent stays; null clears description.
+SubscriptionPatch read_subscription_patch(std::string_view body);
+SubscriptionListRequest read_subscription_list_request(const Request& request);
 
 }  // namespace keyflow::http

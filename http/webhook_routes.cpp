@@ -1,5 +1,6 @@
 #include "engine/core/json_render.hpp"
 #include "http/api_routes.hpp"
+#include "http/query_params.hpp"
 #include "http/webhook_requests.hpp"
 
 namespace keyflow::http {
@@ -14,9 +15,44 @@ void add_webhook_routes(Router& router, ApiContext& api) {
     body["secret"] = created.secret;
     return Response::of(status::created, std::move(body));
   });
-  router.add(verb::post, "/v1/webhooks/subscriptions", create);
-  // The path seed 000 documents.
-  router.add(verb::post, "/api/v1/webhooks/subscriptions", create);
+  auto list = guarded(api.auth, [&api](Request& req) {
+    const auto request = read_subscription_list_request(req);
+    const auto page = api.subscriptions.list(*req.actor, request);
+    boost::json::array subscriptions;
+    for (const auto& s : page.subscriptions)
+      subscriptions.push_back(to_json(s));
+    auto response = Response::of(status::ok, std::move(subscriptions));
+    // As the key list: the body is the array, the next page travels in headers.
+    if (page.next_cursor) {
+      response.headers.emplace_back("X-Next-Cursor", *page.next_cursor);
+      response.headers.emplace_back("Link",
+                                    next_page_link("/v1/webhooks/subscriptions",
+                                                   {{"organization_id", request.organization_id},
+                                                    {"project_id", request.project_id}},
+                                                   request.limit, *page.next_cursor));
+    }
+    return response;
+  });
+  auto get = guarded(api.auth, [&api](Request& req) {
+    return Response::of(status::ok, to_json(api.subscriptions.get(*req.actor, req.param("id"))));
+  });
+  auto patch = guarded(api.auth, [&api](Request& req) {
+    return Response::of(status::ok,
+                        to_json(api.subscriptions.update(*req.actor, req.param("id"),
+                                                         read_subscription_patch(req.body))));
+  });
+  auto remove = guarded(api.auth, [&api](Request& req) {
+    api.subscriptions.remove(*req.actor, req.param("id"));
+    return Response::empty(status::no_content);
+  });
+  // Each also under the path seed 000 documents.
+  for (const std::string prefix : {"/v1", "/api/v1"}) {
+    router.add(verb::post, prefix + "/webhooks/subscriptions", create);
+    router.add(verb::get, prefix + "/webhooks/subscriptions", list);
+    router.add(verb::get, prefix + "/webhooks/subscriptions/{id}", get);
+    router.add(verb::patch, prefix + "/webhooks/subscriptions/{id}", patch);
+    router.add(verb::delete_, prefix + "/webhooks/subscriptions/{id}", remove);
+  }
 }
 
 }  // namespace keyflow::http

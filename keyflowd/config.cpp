@@ -79,6 +79,15 @@ const std::vector<Setting>& settings() {
          }
          return std::string();
        }},
+      {"KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS", "--webhook-max-subscriptions",
+       [](Config& c, const std::string& v) {
+         long n = 0;
+         const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 100000)
+           return std::string("must be a whole number from 1 to 100000");
+         c.webhook_max_subscriptions = n;
+         return std::string();
+       }},
       {"KEYFLOW_KAFKA_BOOTSTRAP_FILE", "--kafka-bootstrap-file",
        text_setting(&Config::kafka_bootstrap_file)},
       {"KEYFLOW_LOG_LEVEL", "--log-level", text_setting(&Config::log_level)},

@@ -23,6 +23,8 @@ struct Config {
   bool webhook_allow_private = false;        // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
   // KEYFLOW_WEBHOOK_ALLOW_CIDRS: ranges webhooks may target besides public addresses.
   std::vector<std::string> webhook_allow_cidrs;
+  // KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS: live webhook subscriptions per organization.
+  long webhook_max_subscriptions = 100;
   std::string kafka_bootstrap_file;  // KEYFLOW_KAFKA_BOOTSTRAP_FILE
   std::string log_level = "info";    // KEYFLOW_LOG_LEVEL, --log-level
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept

@@ -35,7 +35,8 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
                      std::function<bool()> relay_ready)
     : core_(core),
       organizations_(core.pool, core.clock),
-      subscriptions_(core.pool, core.master_key, core.clock, config.webhook_destinations()),
+      subscriptions_(core.pool, core.master_key, core.clock, config.webhook_destinations(),
+                     config.webhook_max_subscriptions),
       event_log_(core.pool),
       connections_(core.pool, core.master_key, core.clock),
       auth_(config.admin_token,

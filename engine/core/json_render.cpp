@@ -77,8 +77,11 @@ boost::json::object to_json(const WebhookSubscription& s) {
           {"project_id", json_or_null(s.project_id)},
           {"url", s.url},
           {"event_types", to_array(s.event_types)},
+          {"description", json_or_null(s.description)},
           {"status", s.status},
-          {"created_at", format_timestamp(s.created_at)}};
+          {"disabled_reason", json_or_null(s.disabled_reason)},
+          {"created_at", format_timestamp(s.created_at)},
+          {"updated_at", format_timestamp(s.updated_at)}};
 }
 
 boost::json::object to_json(const Actor& a) {

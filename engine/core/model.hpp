@@ -71,9 +71,12 @@ struct WebhookSubscription {
   std::optional<std::string> organization_id;
   std::optional<std::string> project_id;
   std::string url;
-  std::vector<std::string> event_types;
-  std::string status;
+  std::vector<std::string> event_types;  // exact types and wildcards (api_key.*); empty: all
+  std::optional<std::string> description;
+  std::string status;                          // enabled, paused, disabled
+  std::optional<std::string> disabled_reason;  // while disabled
   TimePoint created_at;
+  TimePoint updated_at;
 };
 
 // Who is acting: the admin token, a keyflow key (confined to its organization or project and

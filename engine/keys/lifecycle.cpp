@@ -76,6 +76,8 @@ const std::vector<std::string>& known_event_types() {
                                                  "event_write_key.created",
                                                  "event_write_key.deleted",
                                                  "webhook_subscription.created",
+                                                 "webhook_subscription.updated",
+                                                 "webhook_subscription.deleted",
                                                  "connection.created",
                                                  "connection.deleted"};
   return types;

@@ -1,6 +1,9 @@
 #include "engine/webhooks/subscription_events.hpp"
 
+#include <boost/json/value_from.hpp>
+
 #include "engine/core/json_render.hpp"
+#include "engine/core/time_format.hpp"
 
 namespace keyflow {
 
@@ -9,6 +12,25 @@ DomainEvent subscription_created(const WebhookSubscription& subscription, const 
   data["actor"] = to_json(actor);
   return {"webhook_subscription", subscription.id, "webhook_subscription.created", std::move(data),
           subscription.created_at};
+}
+
+DomainEvent subscription_updated(const WebhookSubscription& subscription,
+                                 const std::vector<std::string>& changed_fields,
+                                 const Actor& actor) {
+  auto data = to_json(subscription);
+  data["changed_fields"] = boost::json::value_from(changed_fields);
+  data["actor"] = to_json(actor);
+  return {"webhook_subscription", subscription.id, "webhook_subscription.updated", std::move(data),
+          subscription.updated_at};
+}
+
+DomainEvent subscription_deleted(const WebhookSubscription& subscription, const Actor& actor,
+                                 TimePoint deleted_at) {
+  auto data = to_json(subscription);
+  data["deleted_at"] = format_timestamp(deleted_at);
+  data["actor"] = to_json(actor);
+  return {"webhook_subscription", subscription.id, "webhook_subscription.deleted", std::move(data),
+          deleted_at};
 }
 
 }  // namespace keyflow

@@ -4,9 +4,9 @@
 
 #include "engine/core/errc.hpp"
 #include "engine/core/ids.hpp"
-#include "engine/core/time_format.hpp"
 #include "engine/core/validation.hpp"
 #include "engine/events/outbox_store.hpp"
+#include "engine/keys/key_cursor.hpp"
 #include "engine/keys/lifecycle.hpp"
 #include "engine/tenancy/access.hpp"
 #include "engine/tenancy/tenant_resolver.hpp"
@@ -15,17 +15,69 @@
 #include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
+namespace {
+
+constexpr std::size_t kMaxEventTypes = 64;
+constexpr std::size_t kMaxDescription = 1024;
+
+// Out of the caller's reach is the same answer as not there: ids never leak across tenants.
+void require_subscription_access(const Actor& actor, Permission permission,
+                                 const WebhookSubscription& s) {
+  if (!s.organization_id) {
+    if (actor.kind == Actor::Kind::key) {
+      throw Error(errc::not_found, "webhook subscription does not exist");
+    }
+    return;
+  }
+  require_access(actor, permission, {*s.organization_id, s.project_id}, "webhook subscription");
+}
+
+WebhookSubscription found(pqxx::work& txn, const std::string& id, bool for_update) {
+  require_id(id, "id");
+  auto s = SubscriptionStore::find(txn, id, for_update);
+  if (!s) throw Error(errc::not_found, "webhook subscription does not exist");
+  return std::move(*s);
+}
+
+void require_description(const std::optional<std::string>& description) {
+  if (description && description->size() > kMaxDescription) {
+    throw Error(errc::invalid_argument, "description must be at most 1024 bytes", "description");
+  }
+}
+
+}  // namespace
+
+void require_event_types(const std::vector<std::string>& event_types) {
+  if (event_types.size() > kMaxEventTypes) {
+    throw Error(errc::invalid_argument, "at most 64 event types", "event_types");
+  }
+  const auto& known = known_event_types();
+  for (const auto& type : event_types) {
+    const bool exact = std::find(known.begin(), known.end(), type) != known.end();
+    bool covers = false;
+    if (type.size() > 2 && type.ends_with(".*")) {
+      const auto prefix = std::string_view(type).substr(0, type.size() - 1);
+      covers = std::any_of(known.begin(), known.end(),
+                           [&](const std::string& k) { return k.starts_with(prefix); });
+    }
+    if (!exact && !covers) {
+      throw Error(errc::invalid_argument,
+                  "unknown event type '" + type + "' (a known type, or a wildcard like api_key.*)",
+                  "event_types");
+    }
+  }
+}
+
+void SubscriptionService::require_url(const std::string& url) const {
+  require_http_url(url, "url");
+  destinations_.vet_url_host(url, "url");
+}
 
 CreatedSubscription SubscriptionService::create(const Actor& actor,
                                                 const NewSubscription& request) {
-  require_http_url(request.url, "url");
-  destinations_.vet_url_host(request.url, "url");
-  const auto& known = known_event_types();
-  for (const auto& type : request.event_types) {
-    if (std::find(known.begin(), known.end(), type) == known.end()) {
-      throw Error(errc::invalid_argument, "unknown event type '" + type + "'", "event_types");
-    }
-  }
+  require_url(request.url);
+  require_event_types(request.event_types);
+  require_description(request.description);
   if (request.organization_id) require_id(*request.organization_id, "organization_id");
   if (request.project_id) require_id(*request.project_id, "project_id");
 
@@ -43,8 +95,9 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
   sub.event_types = request.event_types;
   sub.organization_id = organization_id;
   sub.project_id = project_id;
+  sub.description = request.description;
   sub.status = "enabled";
-  sub.created_at = clock_.now();
+  sub.created_at = sub.updated_at = clock_.now();
   out.secret = generate_webhook_secret();
   const auto sealed = box_.seal(out.secret, kWebhookSecretContext);
 
@@ -60,10 +113,111 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
       // Only the admin subscribes to every tenant's events.
       throw Error(errc::forbidden, "only the admin token subscribes across organizations");
     }
+    if (SubscriptionStore::count_for_cap(txn, sub.organization_id) >= max_per_organization_) {
+      throw Error(errc::limit_exceeded, "an organization has at most " +
+                                            std::to_string(max_per_organization_) +
+                                            " webhook subscriptions; delete one first");
+    }
     SubscriptionStore::insert(txn, sub, sealed);
     append_event(txn, subscription_created(sub, actor));
   });
   return out;
+}
+
+WebhookSubscription SubscriptionService::get(const Actor& actor, const std::string& id) {
+  return db_.transact([&](pqxx::work& txn) {
+    auto s = found(txn, id, false);
+    require_subscription_access(actor, Permission::read, s);
+    return s;
+  });
+}
+
+SubscriptionPage SubscriptionService::list(const Actor& actor,
+                                           const SubscriptionListRequest& request) {
+  if (request.limit < 1 || request.limit > 1000) {
+    throw Error(errc::invalid_argument, "limit must be between 1 and 1000", "limit");
+  }
+  SubscriptionStore::ListQuery query;
+  query.limit = request.limit + 1;  // one more tells whether another page follows
+  if (request.cursor) {
+    auto cursor = decode_key_cursor(*request.cursor);
+    query.after = std::pair{cursor.created_at, std::move(cursor.id)};
+  }
+  auto subscriptions = db_.transact([&](pqxx::work& txn) {
+    std::optional<std::string> project_id = request.project_id;
+    std::optional<std::string> organization_id = request.organization_id;
+    if (actor.kind == Actor::Kind::key && !project_id && !organization_id) {
+      // A key lists its own tenant; the admin, without filters, every tenant's.
+      project_id = actor.project_id;
+      organization_id = actor.organization_id;
+    }
+    if (const auto resolved =
+            resolve_tenant(txn, project_id, organization_id, ForeignProject::missing)) {
+      const auto& tenant = resolved->tenant;
+      require_access(actor, Permission::read, tenant, project_id ? "project" : "organization");
+      query.organization_id = tenant.organization_id;
+      query.project_id = tenant.project_id;
+    }
+    return SubscriptionStore::list(txn, query);
+  });
+  SubscriptionPage page;
+  if (subscriptions.size() > static_cast<std::size_t>(request.limit)) {
+    subscriptions.resize(static_cast<std::size_t>(request.limit));
+    const auto& last = subscriptions.back();
+    page.next_cursor = encode_key_cursor({last.created_at, last.id});
+  }
+  page.subscriptions = std::move(subscriptions);
+  return page;
+}
+
+WebhookSubscription SubscriptionService::update(const Actor& actor, const std::string& id,
+                                                const SubscriptionPatch& patch) {
+  if (patch.url) require_url(*patch.url);
+  if (patch.event_types) require_event_types(*patch.event_types);
+  if (patch.description) require_description(*patch.description);
+  if (patch.status && *patch.status != "enabled" && *patch.status != "paused" &&
+      *patch.status != "disabled") {
+    throw Error(errc::invalid_argument, "status must be enabled, paused or disabled", "status");
+  }
+  if (patch.status && patch.enabled && (*patch.status == "enabled") != *patch.enabled) {
+    throw Error(errc::invalid_argument, "enabled contradicts status", "enabled");
+  }
+  const auto now = clock_.now();
+  return db_.transact([&](pqxx::work& txn) {
+    const auto before = found(txn, id, true);
+    require_subscription_access(actor, Permission::manage, before);
+    auto after = before;
+    if (patch.url) after.url = *patch.url;
+    if (patch.event_types) after.event_types = *patch.event_types;
+    if (patch.description) after.description = *patch.description;
+    std::optional<std::string> status = patch.status;
+    if (!status && patch.enabled) status = *patch.enabled ? "enabled" : "disabled";
+    if (status && *status != before.status) {
+      after.status = *status;
+      after.disabled_reason =
+          *status == "disabled" ? std::optional<std::string>("disabled by a caller") : std::nullopt;
+    }
+    std::vector<std::string> changed;
+    if (after.url != before.url) changed.push_back("url");
+    if (after.event_types != before.event_types) changed.push_back("event_types");
+    if (after.description != before.description) changed.push_back("description");
+    if (after.status != before.status) changed.push_back("status");
+    if (changed.empty()) return before;
+    after.updated_at = now;
+    SubscriptionStore::update(txn, after);
+    append_event(txn, subscription_updated(after, changed, actor));
+    return after;
+  });
+}
+
+void SubscriptionService::remove(const Actor& actor, const std::string& id) {
+  const auto now = clock_.now();
+  db_.transact([&](pqxx::work& txn) {
+    const auto s = found(txn, id, true);
+    require_subscription_access(actor, Permission::manage, s);
+    SubscriptionStore::mark_deleted(txn, s.id, now);
+    append_event(txn, subscription_deleted(s, actor, now));
+  });
 }
 
 }  // namespace keyflow

@@ -14,9 +14,10 @@ namespace keyflow {
 
 struct NewSubscription {
   std::string url;
-  std::vector<std::string> event_types;  // empty: every event
+  std::vector<std::string> event_types;  // exact types and wildcards (api_key.*); empty: all
   std::optional<std::string> organization_id;
   std::optional<std::string> project_id;
+  std::optional<std::string> description;
 };
 
 struct CreatedSubscription {
@@ -24,22 +25,66 @@ struct CreatedSubscription {
   std::string secret;  // whsec_..., shown at creation; stored sealed
 };
 
+// PATCH: a field that is absent stays; null clears description.
+struct SubscriptionPatch {
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> event_types;
+  std::optional<std::optional<std::string>> description;
+  std::optional<bool> enabled;        // true: enabled; false: disabled by a caller
+  std::optional<std::string> status;  // enabled, paused or disabled
+};
+
+struct SubscriptionListRequest {
+  std::optional<std::string> organization_id;
+  std::optional<std::string> project_id;
+  int limit = 100;                    // 1..1000
+  std::optional<std::string> cursor;  // from a previous page
+};
+
+struct SubscriptionPage {
+  std::vector<WebhookSubscription> subscriptions;
+  std::optional<std::string> next_cursor;  // set when more follow
+};
+
 // Webhook subscriptions. The signing secret is stored sealed under the master key, because
-// the deliverer needs it back to sign.
+// the deliverer needs it back to sign. Tenancy as for keys: a subscription of another
+// organization is not found, and lists never show one.
 class SubscriptionService {
  public:
-  // destinations vets the IP literals of subscription URLs.
+  static constexpr long kDefaultMaxPerOrganization = 100;
+
+  // destinations vets the IP literals of subscription URLs; at most max_per_organization
+  // live subscriptions per organization (and as many unscoped ones).
   SubscriptionService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
-                      DestinationPolicy destinations = {})
-      : db_(db), box_(master_key), clock_(clock), destinations_(std::move(destinations)) {}
+                      DestinationPolicy destinations = {},
+                      long max_per_organization = kDefaultMaxPerOrganization)
+      : db_(db),
+        box_(master_key),
+        clock_(clock),
+        destinations_(std::move(destinations)),
+        max_per_organization_(max_per_organization) {}
 
   CreatedSubscription create(const Actor& actor, const NewSubscription& request);
+  WebhookSubscription get(const Actor& actor, const std::string& id);
+  SubscriptionPage list(const Actor& actor, const SubscriptionListRequest& request);
+  // Emits webhook_subscription.updated when something changed.
+  WebhookSubscription update(const Actor& actor, const std::string& id,
+                             const SubscriptionPatch& patch);
+  // Its pending deliveries are never sent; emits webhook_subscription.deleted.
+  void remove(const Actor& actor, const std::string& id);
 
  private:
+  void require_url(const std::string& url) const;
+
   ConnectionPool& db_;
   SecretBox box_;
   const Clock& clock_;
   DestinationPolicy destinations_;
+  long max_per_organization_;
 };
+
+// event_types as a subscription may name them: known types, or <aggregate>.* over at least
+// one known type; 422 naming event_types otherwise.
+void require_event_types(const std::vector<std::string>& event_types);
 
 }  // namespace keyflow

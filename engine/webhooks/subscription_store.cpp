@@ -3,16 +3,105 @@
 #include "engine/store/sql_values.hpp"
 
 namespace keyflow {
+namespace {
+
+constexpr const char* kColumns =
+    "s.id::text, s.organization_id::text, s.project_id::text, s.url,"
+    " array_to_json(s.event_types)::text, s.description, s.status, s.disabled_reason,"
+    " s.created_at, s.updated_at";
+
+WebhookSubscription read(const pqxx::row& r) {
+  WebhookSubscription s;
+  s.id = r[0].c_str();
+  s.organization_id = optional_text(r[1]);
+  s.project_id = optional_text(r[2]);
+  s.url = r[3].c_str();
+  s.event_types = json_string_array(r[4]);
+  s.description = optional_text(r[5]);
+  s.status = r[6].c_str();
+  s.disabled_reason = optional_text(r[7]);
+  s.created_at = timestamp_of(r[8]);
+  s.updated_at = timestamp_of(r[9]);
+  return s;
+}
+
+}  // namespace
 
 void SubscriptionStore::insert(pqxx::work& txn, const WebhookSubscription& s,
                                const Bytes& secret_sealed) {
   txn.exec_params(
       "INSERT INTO webhook_subscriptions (id, organization_id, project_id, url, event_types,"
-      " secret_sealed, status, created_at)"
-      " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::text[], $6, $7, $8::timestamptz)",
+      " secret_sealed, status, description, created_at, updated_at)"
+      " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::text[], $6, $7, $8, $9::timestamptz,"
+      "  $9::timestamptz)",
       s.id, s.organization_id, s.project_id, s.url, text_array_literal(s.event_types),
-      pqxx::binarystring(secret_sealed.data(), secret_sealed.size()), s.status,
+      pqxx::binarystring(secret_sealed.data(), secret_sealed.size()), s.status, s.description,
       sql_timestamp(s.created_at));
+}
+
+std::optional<WebhookSubscription> SubscriptionStore::find(pqxx::work& txn, const std::string& id,
+                                                           bool for_update) {
+  const auto rows = txn.exec_params(
+      std::string("SELECT ") + kColumns +
+          " FROM webhook_subscriptions s WHERE s.id = $1::bigint AND s.deleted_at IS NULL" +
+          (for_update ? " FOR UPDATE" : ""),
+      id);
+  if (rows.empty()) return std::nullopt;
+  return read(rows[0]);
+}
+
+std::vector<WebhookSubscription> SubscriptionStore::list(pqxx::work& txn, const ListQuery& q) {
+  const auto rows = txn.exec_params(
+      std::string("SELECT ") + kColumns +
+          " FROM webhook_subscriptions s WHERE s.deleted_at IS NULL"
+          "   AND ($1::bigint IS NULL OR s.organization_id = $1::bigint)"
+          "   AND ($2::bigint IS NULL OR s.project_id = $2::bigint)"
+          "   AND ($3::timestamptz IS NULL OR (s.created_at, s.id) > ($3::timestamptz, $4::bigint))"
+          " ORDER BY s.created_at, s.id LIMIT $5",
+      q.organization_id, q.project_id,
+      q.after ? std::optional(sql_timestamp(q.after->first)) : std::nullopt,
+      q.after ? std::optional(q.after->second) : std::nullopt, q.limit);
+  std::vector<WebhookSubscription> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows)
+    out.push_back(read(row));
+  return out;
+}
+
+void SubscriptionStore::update(pqxx::work& txn, const WebhookSubscription& s) {
+  txn.exec_params(
+      "UPDATE webhook_subscriptions SET url = $2, event_types = $3::text[], description = $4,"
+      " status = $5, disabled_reason = $6, updated_at = $7::timestamptz WHERE id = $1::bigint",
+      s.id, s.url, text_array_literal(s.event_types), s.description, s.status, s.disabled_reason,
+      sql_timestamp(s.updated_at));
+}
+
+void SubscriptionStore::mark_deleted(pqxx::work& txn, const std::string& id, TimePoint at) {
+  txn.exec_params(
+      "UPDATE webhook_subscriptions SET status = 'disabled', disabled_reason = 'deleted',"
+      " deleted_at = $2::timestamptz, updated_at = $2::timestamptz WHERE id = $1::bigint",
+      id, sql_timestamp(at));
+}
+
+long SubscriptionStore::count_for_cap(pqxx::work& txn,
+                                      const std::optional<std::string>& organization_id) {
+  if (organization_id) {
+    txn.exec_params("SELECT 1 FROM organizations WHERE id = $1::bigint FOR UPDATE",
+                    *organization_id);
+    return txn
+        .exec_params1(
+            "SELECT count(*) FROM webhook_subscriptions"
+            " WHERE organization_id = $1::bigint AND deleted_at IS NULL",
+            *organization_id)[0]
+        .as<long>();
+  }
+  // Unscoped subscriptions are the admin's; a transaction-scoped advisory lock orders them.
+  txn.exec("SELECT pg_advisory_xact_lock(7022154085)");
+  return txn
+      .exec1(
+          "SELECT count(*) FROM webhook_subscriptions"
+          " WHERE organization_id IS NULL AND deleted_at IS NULL")[0]
+      .as<long>();
 }
 
 }  // namespace keyflow

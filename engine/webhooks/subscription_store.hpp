@@ -1,18 +1,48 @@
 #pragma once
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <pqxx/pqxx>
 
+#include "engine/core/clock.hpp"
 #include "engine/core/encoding.hpp"
 #include "engine/core/model.hpp"
 
 namespace keyflow {
 
-// SQL for webhook subscriptions, and nothing else; inside the caller's transaction.
+// SQL for webhook subscriptions, and nothing else; inside the caller's transaction. Deleted
+// subscriptions are never found.
 class SubscriptionStore {
  public:
   // secret_sealed: the whsec_ secret under the master key (engine/webhooks/webhook_secret.hpp).
   static void insert(pqxx::work& txn, const WebhookSubscription& subscription,
                      const Bytes& secret_sealed);
+
+  // FOR UPDATE when `for_update`: a change holds the row until it commits.
+  static std::optional<WebhookSubscription> find(pqxx::work& txn, const std::string& id,
+                                                 bool for_update);
+
+  struct ListQuery {
+    // Unset: every tenant's (the admin's list); organization set, project unset: the whole
+    // organization's, project-scoped ones included.
+    std::optional<std::string> organization_id;
+    std::optional<std::string> project_id;
+    std::optional<std::pair<TimePoint, std::string>> after;  // (created_at, id) of the last seen
+    int limit = 100;
+  };
+  // Oldest first, by (created_at, id).
+  static std::vector<WebhookSubscription> list(pqxx::work& txn, const ListQuery& query);
+
+  // Writes url, event_types, description, status, disabled_reason and updated_at.
+  static void update(pqxx::work& txn, const WebhookSubscription& subscription);
+  static void mark_deleted(pqxx::work& txn, const std::string& id, TimePoint at);
+
+  // Live subscriptions of one organization (or, with none, the unscoped ones), with the
+  // organization's row locked first so that concurrent creates count one after another.
+  static long count_for_cap(pqxx::work& txn, const std::optional<std::string>& organization_id);
 };
 
 }  // namespace keyflow

@@ -16,7 +16,9 @@ std::vector<std::string> WebhookDeliveryStore::matching_subscriptions(
   const auto rows = txn.exec_params(
       "SELECT id::text FROM webhook_subscriptions"
       " WHERE status = 'enabled'"
-      "   AND (cardinality(event_types) = 0 OR $1 = ANY (event_types))"
+      "   AND (cardinality(event_types) = 0 OR EXISTS ("
+      "     SELECT 1 FROM unnest(event_types) AS t"
+      "      WHERE t = $1 OR (t LIKE '%.*' AND starts_with($1, left(t, -1)))))"
       "   AND (organization_id IS NULL OR organization_id::text = $2)"
       "   AND (project_id IS NULL OR project_id::text = $3)"
       " ORDER BY id",

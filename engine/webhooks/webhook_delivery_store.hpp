@@ -36,7 +36,8 @@ struct DueWebhookDelivery {
 // else; inside the caller's transaction.
 class WebhookDeliveryStore {
  public:
-  // The enabled subscriptions an event goes to: event_types empty or holding its type, and
+  // The enabled subscriptions an event goes to: event_types empty or holding its type or a
+  // wildcard over it (api_key.* holds api_key.created), and
   // organization and project unset or equal to the event's.
   static std::vector<std::string> matching_subscriptions(
       pqxx::work& txn, const std::string& event_type,

@@ -109,7 +109,10 @@ DestinationClass expected_class(const boost::asio::ip::address& address) {
     return boost::asio::ip::address_v4({bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]})
         .to_string();
   };
-  if (ip_in_any(plain, {"::ffff:0.0.0.0/96", "64:ff9b::/96"})) return class_in(v4_at(12), true);
+  // ip_in_any reads a mapped address as its IPv4 form, so Asio tells that one apart.
+  if (address.to_v6().is_v4_mapped() || ip_in_any(plain, {"64:ff9b::/96"})) {
+    return class_in(v4_at(12), true);
+  }
   if (ip_in_any(plain, {"2002::/16"})) return class_in(v4_at(2), true);
   return class_in(plain, false);
 }

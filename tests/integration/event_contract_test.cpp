@@ -197,6 +197,15 @@ class EventContractTest : public ::testing::Test {
     some_events.event_types = {"api_key.created", "api_key.revoked"};
     const auto scoped = f.subscriptions.create(as_key, some_events);
     secrets_.push_back(scoped.secret);
+    SubscriptionPatch pause;
+    pause.status = "paused";
+    pause.description = std::optional<std::string>("keys of one project");
+    f.subscriptions.update(as_key, scoped.subscription.id, pause);
+    SubscriptionPatch disable;
+    disable.enabled = false;
+    f.subscriptions.update(Actor::admin(), everyone.subscription.id, disable);
+    f.subscriptions.remove(Actor::admin(), everyone.subscription.id);
+    f.subscriptions.remove(as_key, scoped.subscription.id);
 
     ConnectionService connections(f.pool, f.master_key, f.clock);
     const auto sdk = connections.create(Actor::admin(), {project.id, "sdk", "web app"});

