@@ -9,7 +9,7 @@ std::vector<DeliveryAttempt> attempts_of(const std::vector<DeliveryResult>& resu
     const auto& r = f.response;
     attempts.push_back({f.claim.delivery_id, f.claim.lease_until, f.attempted_at,
                         r.recorded_status(), static_cast<int>(r.latency.count()),
-                        r.recorded_error(), std::string(f.outcome.status),
+                        r.recorded_error(), r.recorded_body(), std::string(f.outcome.status),
                         f.outcome.next_attempt_at});
   }
   return attempts;

@@ -124,9 +124,8 @@ std::size_t DeliverySender::record_finished() {
   const auto now = clock_.now();
   std::vector<DeliveryResult> results;
   for (const auto& f : batch) {
-    results.push_back(
-        {f.claim, f.attempted_at, f.response,
-         decide_outcome(f.response.succeeded(), f.claim.attempt, now, schedule_, jitter())});
+    results.push_back({f.claim, f.attempted_at, f.response,
+                       decide_outcome(f.response, f.claim.attempt, now, schedule_, jitter())});
   }
   try {
     queue_.record(results, now);

@@ -19,7 +19,7 @@
 namespace keyflow {
 
 struct SenderOptions {
-  RetrySchedule::Options retry;
+  RetrySchedule retry;
   // The client's deadline per attempt; the lease must outlast it.
   std::chrono::milliseconds request_timeout{30000};
   // How long a claimed delivery stays hidden from other senders. Zero: request_timeout + 30 s.

@@ -1,39 +1,43 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace keyflow {
 
-// When to try a failed webhook delivery again: exponential backoff with "equal jitter" (half
-// fixed, half random), capped, for a fixed number of attempts. Pure: the caller passes the
-// jitter source's value.
+// When to try a failed webhook delivery again: a list of delays, one per attempt, each
+// jittered by ±20% so that retries of one outage spread out. The first entry is the first
+// attempt, sent as soon as the event is consumed, so it is always 0. Pure: the caller passes
+// the jitter source's value.
 class RetrySchedule {
  public:
-  struct Options {
-    std::chrono::milliseconds initial{5000};
-    double multiplier = 2.0;
-    std::chrono::milliseconds max_delay{std::chrono::hours(10)};
-    int max_attempts = 8;  // including the first
-  };
+  using Delays = std::vector<std::chrono::milliseconds>;
 
-  RetrySchedule() : RetrySchedule(Options{}) {}
-  explicit RetrySchedule(Options options) : options_(options) {}
+  // Svix's published schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+  static Delays default_delays();
+
+  RetrySchedule() : RetrySchedule(default_delays()) {}
+  // Throws std::invalid_argument when delays is empty or its first entry is not 0.
+  explicit RetrySchedule(Delays delays);
+
+  // "0s,5s,5m,30m,2h,5h,10h,10h" (KEYFLOW_WEBHOOK_RETRY_SCHEDULE): durations with a unit
+  // (s, m, h, d), comma-separated, the first 0; nullopt otherwise.
+  static std::optional<RetrySchedule> parse(std::string_view text);
 
   // The delay before attempt number `next_attempt` (2 for the first retry), given a jitter
-  // fraction in [0, 1): the delay lies in [base/2, base). nullopt once attempts run out: the
-  // delivery is dead.
+  // fraction in [0, 1): within ±20% of the schedule's entry. nullopt once attempts run out:
+  // the delivery is dead.
   std::optional<std::chrono::milliseconds> delay_before(int next_attempt, double jitter) const;
 
-  // The un-jittered base delay before attempt `next_attempt`.
+  // The un-jittered delay before attempt `next_attempt`.
   std::chrono::milliseconds base_delay(int next_attempt) const;
 
-  int max_attempts() const { return options_.max_attempts; }
+  int max_attempts() const { return static_cast<int>(delays_.size()); }
 
  private:
-  Options options_;
+  Delays delays_;
 };
 
 }  // namespace keyflow

@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <openssl/ssl.h>
 
+#include "engine/core/encoding.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
@@ -90,6 +91,8 @@ struct Connection {
 
 struct Exchange {
   int status = 0;
+  std::string body;         // its first WebhookResponse::kKeptBodyBytes
+  std::string retry_after;  // the Retry-After header, when there is one
   bool reusable = false;
   bool got_some = false;  // some bytes of a response arrived
   beast::error_code ec;
@@ -119,8 +122,14 @@ asio::awaitable<Exchange> exchange(Stream& stream, const http::request<http::str
   }
   // The status line decides the delivery; the body only has to be drained for reuse.
   x.status = static_cast<int>(parser.get().result_int());
+  if (const auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
+    x.retry_after = std::string(it->value().substr(0, 64));
+  }
   auto [body_ec, body_bytes] = co_await http::async_read(stream, buffer, parser, kUseTuple);
   x.reusable = !body_ec && parser.is_done() && parser.get().keep_alive() && buffer.size() == 0;
+  const auto& body = parser.get().body();
+  // The delivery log stores it as text: whatever bytes the receiver sent, valid UTF-8.
+  x.body = valid_utf8(std::string_view(body).substr(0, WebhookResponse::kKeptBodyBytes));
   co_return x;
 }
 
@@ -265,11 +274,18 @@ struct WebhookClient::Impl {
         }
       }
       conn->lowest().expires_at(deadline);
-      const auto x = conn->tls
-                         ? co_await exchange(*conn->tls, req, self->options.max_response_body)
-                         : co_await exchange(*conn->plain, req, self->options.max_response_body);
+      // Not `tls ? co_await a : co_await b`: GCC 12 destroys the temporary of a co_await in a
+      // conditional expression twice once it has members that own memory.
+      Exchange x;
+      if (conn->tls) {
+        x = co_await exchange(*conn->tls, req, self->options.max_response_body);
+      } else {
+        x = co_await exchange(*conn->plain, req, self->options.max_response_body);
+      }
       if (x.status != 0) {
         response.status_code = x.status;
+        response.body = std::move(x.body);
+        response.retry_after = std::move(x.retry_after);
         if (x.reusable) self->put_idle(target->pool_key, std::move(conn));
         break;
       }

@@ -23,9 +23,14 @@ struct WebhookRequest {
 };
 
 struct WebhookResponse {
+  // What the delivery log keeps of a response body.
+  static constexpr std::size_t kKeptBodyBytes = 20000;
+
   int status_code = 0;  // 0 when no HTTP response arrived
   std::chrono::milliseconds latency{0};
-  std::string error;  // why no response arrived; empty when one did
+  std::string error;        // why no response arrived; empty when one did
+  std::string body;         // the response body's first kKeptBodyBytes
+  std::string retry_after;  // the Retry-After header as sent, when there was one
   bool succeeded() const { return error.empty() && status_code >= 200 && status_code < 300; }
   // As an attempt's row records them: NULL when there was no HTTP status, or no error.
   std::optional<int> recorded_status() const {
@@ -33,6 +38,9 @@ struct WebhookResponse {
   }
   std::optional<std::string> recorded_error() const {
     return error.empty() ? std::nullopt : std::optional<std::string>(error);
+  }
+  std::optional<std::string> recorded_body() const {
+    return status_code != 0 ? std::optional<std::string>(body) : std::nullopt;
   }
 };
 

@@ -21,7 +21,7 @@ struct DeliverOptions {
   std::string brokers;
   std::string group_id = "keyflow-deliver";
   DestinationPolicy destinations;  // engine/webhooks/destination_policy.hpp
-  RetrySchedule::Options retry;
+  RetrySchedule retry;
   std::chrono::milliseconds request_timeout{30000};
   // Past the brief's minimum: what is consumed and how much is sent at once.
   std::vector<std::string> topics = all_topics();

@@ -1,8 +1,11 @@
 #include "consumers/webhook_delivery_queue.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "engine/store/sql_values.hpp"
+#include "engine/webhooks/subscription_service.hpp"
 #include "engine/webhooks/webhook_delivery_store.hpp"
 #include "engine/webhooks/webhook_secret.hpp"
 
@@ -41,8 +44,21 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(
 
 void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
   const auto attempts = attempts_of(results);
+  std::vector<std::string> gone;
+  for (const auto& r : results) {
+    if (r.outcome.endpoint_gone &&
+        std::find(gone.begin(), gone.end(), r.claim.group) == gone.end()) {
+      gone.push_back(r.claim.group);
+    }
+  }
   const auto lost = pool_.transact([&](pqxx::work& txn) {
-    commit_without_waiting_for_disk(txn);
+    // A disabled subscription's event must not be lost in a crash: then this commit waits.
+    if (gone.empty()) commit_without_waiting_for_disk(txn);
+    if (!gone.empty()) {
+      const auto disabled = disable_subscriptions(txn, gone, "the receiver answered 410 Gone", now,
+                                                  Actor::system("deliver"));
+      if (disabled > 0) spdlog::warn("deliver: {} subscriptions disabled: 410 Gone", disabled);
+    }
     return WebhookDeliveryStore::record_attempts(txn, attempts, now);
   });
   for (const auto& id : lost) {

@@ -11,6 +11,7 @@ DeliverOptions deliver_options(const Config& config, const std::string& database
   options.database_url = database_url;
   options.brokers = brokers;
   options.destinations = config.webhook_destinations();
+  options.retry = config.webhook_retry;
   return options;
 }
 
@@ -30,6 +31,7 @@ ScheduleOptions schedule_options(const Config& config) {
 RotationWebhookOptions rotation_webhook_options(const Config& config) {
   RotationWebhookOptions options;
   options.destinations = config.webhook_destinations();
+  options.sender.retry = config.webhook_retry;
   return options;
 }
 

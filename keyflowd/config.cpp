@@ -88,6 +88,13 @@ const std::vector<Setting>& settings() {
          c.webhook_max_subscriptions = n;
          return std::string();
        }},
+      {"KEYFLOW_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
+       [](Config& c, const std::string& v) {
+         auto schedule = RetrySchedule::parse(v);
+         if (!schedule) return std::string("must be delays such as 0s,5s,5m,30m,2h (the first 0s)");
+         c.webhook_retry = std::move(*schedule);
+         return std::string();
+       }},
       {"KEYFLOW_KAFKA_BOOTSTRAP_FILE", "--kafka-bootstrap-file",
        text_setting(&Config::kafka_bootstrap_file)},
       {"KEYFLOW_LOG_LEVEL", "--log-level", text_setting(&Config::log_level)},

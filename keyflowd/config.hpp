@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "consumers/retry_schedule.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 #include "outbox/outbox_retention.hpp"
@@ -25,6 +26,8 @@ struct Config {
   std::vector<std::string> webhook_allow_cidrs;
   // KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS: live webhook subscriptions per organization.
   long webhook_max_subscriptions = 100;
+  // KEYFLOW_WEBHOOK_RETRY_SCHEDULE: when webhook and rotation webhook attempts are retried.
+  RetrySchedule webhook_retry;
   std::string kafka_bootstrap_file;  // KEYFLOW_KAFKA_BOOTSTRAP_FILE
   std::string log_level = "info";    // KEYFLOW_LOG_LEVEL, --log-level
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept

@@ -21,6 +21,10 @@ std::string hex_encode(std::span<const std::uint8_t> data);
 std::string base62_encode(std::span<const std::uint8_t> data, std::size_t width);
 bool is_base62(std::string_view text);
 
+// text as valid UTF-8 without U+0000, as a PostgreSQL text column and JSON take it: each byte
+// of an invalid, overlong or truncated sequence, and each NUL, becomes U+FFFD.
+std::string valid_utf8(std::string_view text);
+
 inline std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }

@@ -101,8 +101,9 @@ std::vector<std::string> RotationDeliveryStore::record_attempts(
   if (attempts.empty()) return {};
   const auto json = delivery_attempts_json(attempts);
   txn.exec_params(std::string("INSERT INTO rotation_delivery_attempts (delivery_id, attempted_at,"
-                              " status_code, latency_ms, error)"
-                              " SELECT id, attempted_at, status_code, latency_ms, error") +
+                              " status_code, latency_ms, error, response_body)"
+                              " SELECT id, attempted_at, status_code, latency_ms, error,"
+                              "  response_body") +
                       kDeliveryAttemptRows,
                   json);
   // Delivered: the key need not exist here any longer.

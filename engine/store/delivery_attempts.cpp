@@ -20,6 +20,7 @@ std::string delivery_attempts_json(const std::vector<DeliveryAttempt>& attempts)
                     {"status_code", boost::json::value_from(a.status_code)},
                     {"latency_ms", a.latency_ms},
                     {"error", boost::json::value_from(a.error)},
+                    {"response_body", boost::json::value_from(a.response_body)},
                     {"status", a.status},
                     {"next_attempt_at", sql_timestamp(a.next_attempt_at)}});
   }

@@ -68,6 +68,22 @@ void require_event_types(const std::vector<std::string>& event_types) {
   }
 }
 
+std::size_t disable_subscriptions(pqxx::work& txn, const std::vector<std::string>& ids,
+                                  const std::string& reason, TimePoint now, const Actor& actor) {
+  std::size_t disabled = 0;
+  for (const auto& id : ids) {
+    auto s = SubscriptionStore::find(txn, id, true);
+    if (!s || s->status == "disabled") continue;
+    s->status = "disabled";
+    s->disabled_reason = reason;
+    s->updated_at = now;
+    SubscriptionStore::update(txn, *s);
+    append_event(txn, subscription_updated(*s, {"status"}, actor));
+    ++disabled;
+  }
+  return disabled;
+}
+
 void SubscriptionService::require_url(const std::string& url) const {
   require_http_url(url, "url");
   destinations_.vet_url_host(url, "url");

@@ -83,6 +83,12 @@ class SubscriptionService {
   long max_per_organization_;
 };
 
+// Disables the enabled or paused subscriptions among `ids`, inside the caller's transaction,
+// each with `reason` and a webhook_subscription.updated by `actor` (the deliverer, when a
+// receiver answered 410 Gone). Returns how many it disabled.
+std::size_t disable_subscriptions(pqxx::work& txn, const std::vector<std::string>& ids,
+                                  const std::string& reason, TimePoint now, const Actor& actor);
+
 // event_types as a subscription may name them: known types, or <aggregate>.* over at least
 // one known type; 422 naming event_types otherwise.
 void require_event_types(const std::vector<std::string>& event_types);

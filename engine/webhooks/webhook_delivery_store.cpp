@@ -120,8 +120,9 @@ std::vector<std::string> WebhookDeliveryStore::record_attempts(
   if (attempts.empty()) return {};
   const auto json = delivery_attempts_json(attempts);
   txn.exec_params(std::string("INSERT INTO webhook_attempts (delivery_id, attempted_at,"
-                              " status_code, latency_ms, error)"
-                              " SELECT id, attempted_at, status_code, latency_ms, error") +
+                              " status_code, latency_ms, error, response_body)"
+                              " SELECT id, attempted_at, status_code, latency_ms, error,"
+                              "  response_body") +
                       kDeliveryAttemptRows,
                   json);
   const auto updated = txn.exec_params(

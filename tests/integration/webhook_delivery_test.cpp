@@ -179,10 +179,7 @@ class WebhookDeliveryTest : public ::testing::Test {
     o.database_url = db.url();
     o.brokers = broker.bootstrap_servers();
     o.destinations = DestinationPolicy(allow_private, {});
-    o.retry.initial = 100ms;
-    o.retry.multiplier = 2.0;
-    o.retry.max_delay = 1s;
-    o.retry.max_attempts = 4;
+    o.retry = RetrySchedule({0ms, 100ms, 200ms, 400ms});
     o.request_timeout = 5s;
     return o;
   }
@@ -282,7 +279,7 @@ TEST_F(WebhookDeliveryTest, DeliveryIsDeadAfterTheLastAttempt) {
   subscribe(receiver.url());
   publish();
   auto o = options();
-  o.retry.max_attempts = 3;
+  o.retry = RetrySchedule({0ms, 100ms, 200ms});
   RunningDeliverer deliverer(o, master_key, clock);
 
   ASSERT_TRUE(
@@ -380,7 +377,7 @@ TEST_F(WebhookDeliveryTest, LoopbackTargetIsRefusedAndRecordedWithoutAllowPrivat
   subscribe(receiver.url());
   publish();
   auto o = options(false);
-  o.retry.max_attempts = 2;
+  o.retry = RetrySchedule({0ms, 100ms});
   RunningDeliverer deliverer(o, master_key, clock);
 
   ASSERT_TRUE(
@@ -400,7 +397,7 @@ TEST_F(WebhookDeliveryTest, SlowReceiverTimesOutAndIsRecorded) {
   publish();
   auto o = options();
   o.request_timeout = 300ms;
-  o.retry.max_attempts = 1;
+  o.retry = RetrySchedule({0ms});
   RunningDeliverer deliverer(o, master_key, clock);
 
   ASSERT_TRUE(
@@ -479,6 +476,99 @@ TEST_F(WebhookDeliveryTest, DeliversABacklogOnceEachOverReusedConnections) {
       "[ measure  ] %d deliveries in %.2f s after the first: %.0f deliveries/s over %zu "
       "connections\n",
       2 * kEvents, seconds, (2 * kEvents - 1) / seconds, receiver.connections());
+}
+
+// 410 Gone: the receiver asked never to be sent to again. One attempt, the delivery dead, the
+// subscription disabled at once with its reason, and the change an event like any other.
+TEST_F(WebhookDeliveryTest, AReceiverThatAnswers410IsDisabledAtOnce) {
+  receiver.set_status(410);
+  const auto subscription = subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(
+      eventually([&] { return text("SELECT status FROM webhook_deliveries") == "dead"; }, 30s));
+  EXPECT_EQ(count("SELECT attempts FROM webhook_deliveries"), 1);
+  EXPECT_EQ(text("SELECT status || ': ' || disabled_reason FROM webhook_subscriptions"),
+            "disabled: the receiver answered 410 Gone");
+  EXPECT_EQ(text("SELECT payload->'actor'->>'id' || ' ' || (payload->'changed_fields')::text"
+                 " FROM outbox WHERE event_type = 'webhook_subscription.updated'"),
+            R"(deliver ["status"])");
+  // Nothing more reaches it: a later event is not even fanned out to it.
+  publish("api_key.updated");
+  WebhookReceiver other;
+  subscribe(other.url());
+  publish("api_key.revoked");
+  ASSERT_TRUE(other.wait_for(1, 30s));
+  EXPECT_EQ(receiver.count(), 1u);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM webhook_deliveries WHERE subscription_id = " + subscription.id),
+      1);
+}
+
+// 429 and 503 wait at least what Retry-After asks, beyond the schedule's own delay.
+TEST_F(WebhookDeliveryTest, RetryAfterOf429And503IsHonoured) {
+  receiver.fail_next(1, 429);
+  receiver.set_answer("slow down", {{"Retry-After", "2"}});
+  subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(2, 30s));
+  const auto requests = receiver.requests();
+  const auto waited = requests[1].received_at - requests[0].received_at;
+  EXPECT_GE(waited, 2s) << "the schedule alone would wait 100 ms";
+  EXPECT_EQ(requests[0].header("webhook-id"), requests[1].header("webhook-id"));
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 10s));
+  EXPECT_EQ(text("SELECT string_agg(status_code || ' ' || response_body, ', ' ORDER BY id)"
+                 " FROM webhook_attempts"),
+            "429 slow down, 200 slow down");
+}
+
+// The delivery log keeps the first 20 000 bytes of what the receiver answered, as valid text
+// whatever bytes it sent.
+TEST_F(WebhookDeliveryTest, TheFirst20000BytesOfTheResponseAreKeptAsText) {
+  std::string body(30000, 'x');
+  body[19999] = '\xC3';  // the first byte of a two-byte sequence cut by the limit
+  body[5] = '\0';
+  receiver.set_answer(body);
+  subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 30s));
+  // Two bytes replaced by U+FFFD (three bytes each).
+  EXPECT_EQ(count("SELECT octet_length(response_body) FROM webhook_attempts"), 20000 + 2 * 2);
+  EXPECT_EQ(text("SELECT substr(response_body, 1, 7) FROM webhook_attempts"),
+            "xxxxx\xEF\xBF\xBD"
+            "x");
+}
+
+// One receiver that never answers holds only its own slots: another receiver's deliveries go
+// out meanwhile.
+TEST_F(WebhookDeliveryTest, AHangingReceiverDoesNotDelayTheOthers) {
+  WebhookReceiver hanging;
+  hanging.set_delay(60s);
+  subscribe(hanging.url());
+  subscribe(receiver.url());
+  constexpr int kEvents = 100;
+  for (int i = 0; i < kEvents; ++i)
+    publish("api_key.created", std::to_string(3518437208883201 + i));
+  auto o = options();
+  o.request_timeout = 60s;
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  const auto started = SteadyClock::now();
+  ASSERT_TRUE(receiver.wait_for(kEvents, 30s)) << receiver.count() << " of " << kEvents;
+  const auto took = SteadyClock::now() - started;
+  EXPECT_LT(took, 10s);
+  EXPECT_LE(hanging.count(),
+            static_cast<std::size_t>(DeliverOptions{}.max_in_flight_per_subscription));
+  std::printf(
+      "[ measure  ] %d deliveries beside a hanging receiver in %lld ms\n", kEvents,
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
 }
 
 }  // namespace

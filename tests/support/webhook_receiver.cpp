@@ -72,8 +72,11 @@ struct WebhookReceiver::Server {
                                             req.version()};
       res.set(http::field::content_type, "application/json");
       res.keep_alive(req.keep_alive());
-      res.body() =
-          answer.status >= 200 && answer.status < 300 ? R"({"ok":true})" : R"({"ok":false})";
+      for (const auto& [name, value] : answer.headers)
+        res.set(name, value);
+      res.body() = answer.body                                   ? *answer.body
+                   : answer.status >= 200 && answer.status < 300 ? R"({"ok":true})"
+                                                                 : R"({"ok":false})";
       res.prepare_payload();
       stream.expires_after(std::chrono::seconds(60));
       auto [write_ec, written] = co_await http::async_write(stream, res, kUseTuple);
@@ -114,6 +117,12 @@ void WebhookReceiver::set_status(unsigned status) {
   status_ = status;
 }
 
+void WebhookReceiver::set_answer(std::string body, std::map<std::string, std::string> headers) {
+  std::lock_guard lock(mutex_);
+  body_ = std::move(body);
+  headers_ = std::move(headers);
+}
+
 void WebhookReceiver::set_delay(std::chrono::milliseconds delay) {
   std::lock_guard lock(mutex_);
   delay_ = delay;
@@ -132,6 +141,8 @@ WebhookReceiver::Answer WebhookReceiver::record(ReceivedRequest request) {
       answer.status = status_;
     }
     answer.delay = delay_;
+    answer.body = body_;
+    answer.headers = headers_;
   }
   arrived_.notify_all();
   return answer;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -51,6 +52,8 @@ class WebhookReceiver {
   void set_status(unsigned status);
   // How long each answer waits before it is sent (timeouts, slow receivers).
   void set_delay(std::chrono::milliseconds delay);
+  // Every answer from now on carries this body (instead of {"ok":...}) and these headers.
+  void set_answer(std::string body, std::map<std::string, std::string> headers = {});
 
   // True as soon as at least n requests have arrived (since construction or the last clear());
   // false after timeout.
@@ -71,6 +74,8 @@ class WebhookReceiver {
   struct Answer {
     unsigned status;
     std::chrono::milliseconds delay;
+    std::optional<std::string> body;
+    std::map<std::string, std::string> headers;
   };
   Answer record(ReceivedRequest request);
   void count_connection();
@@ -84,6 +89,8 @@ class WebhookReceiver {
   unsigned failure_status_ = 500;
   unsigned status_ = 200;
   std::chrono::milliseconds delay_{0};
+  std::optional<std::string> body_;
+  std::map<std::string, std::string> headers_;
 
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;

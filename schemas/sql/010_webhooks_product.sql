@@ -1,4 +1,4 @@
--- Webhook subscriptions as a product: described, changed, paused, disabled with a reason and
+-- Webhooks as a product: subscriptions described, changed, paused, disabled with a reason and
 -- deleted over HTTP. A deleted subscription stays as a row (its deliveries and attempts keep
 -- their history) and is never matched, claimed, listed or found again.
 
@@ -18,3 +18,7 @@ ALTER TABLE webhook_subscriptions
 -- Lists page by (created_at, id) within a tenant; the per-organization cap counts here too.
 CREATE INDEX webhook_subscriptions_by_organization
   ON webhook_subscriptions (organization_id, created_at, id) WHERE deleted_at IS NULL;
+
+-- What the receiver answered, its first 20 000 bytes, for the delivery log.
+ALTER TABLE webhook_attempts ADD COLUMN response_body text;
+ALTER TABLE rotation_delivery_attempts ADD COLUMN response_body text;
