@@ -28,6 +28,8 @@ struct DueDelivery {
   std::string url;
   std::string body;
   std::string secret;  // whsec_..., wiped by the sender once signed
+  // During a secret rotation's overlap, the previous secret: signed with as well.
+  std::string previous_secret;
   std::string error;
 };
 

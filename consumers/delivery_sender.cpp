@@ -87,10 +87,15 @@ void DeliverySender::start(DueDelivery due, TimePoint now) {
   std::string signature;
   try {
     signature = sign(due.secret, due.claim.delivery_id, timestamp, due.body);
+    // Standard Webhooks: several space-separated signatures, any of which may verify.
+    if (!due.previous_secret.empty()) {
+      signature += " " + sign(due.previous_secret, due.claim.delivery_id, timestamp, due.body);
+    }
   } catch (const std::invalid_argument&) {
     signature.clear();
   }
   sodium_memzero(due.secret.data(), due.secret.size());
+  sodium_memzero(due.previous_secret.data(), due.previous_secret.size());
   if (signature.empty()) {
     finish_without_sending(std::move(due.claim), now, "the signing secret is malformed");
     return;

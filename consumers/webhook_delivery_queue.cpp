@@ -29,8 +29,14 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(
       d.claim = {row.id, row.subscription_id, lease_until, row.attempt};
       d.url = std::move(row.url);
       d.body = std::move(row.body);
-      if (auto secret = box_.open(row.secret_sealed, kWebhookSecretContext)) {
+      auto secret = box_.open(row.secret_sealed, kWebhookSecretContext);
+      std::optional<std::string> previous;
+      if (row.previous_secret_sealed) {
+        previous = box_.open(*row.previous_secret_sealed, kWebhookSecretContext);
+      }
+      if (secret && (previous || !row.previous_secret_sealed)) {
         d.secret = std::move(*secret);
+        if (previous) d.previous_secret = std::move(*previous);
       } else {
         d.error = "cannot decrypt the subscription's signing secret (wrong master key?)";
       }

@@ -28,6 +28,12 @@ SubscriptionPatch read_subscription_patch(std::string_view body) {
   return patch;
 }
 
+std::chrono::seconds read_secret_overlap(std::string_view body) {
+  const JsonInput in(body, {"overlap_seconds"});
+  return std::chrono::seconds(
+      in.optional_int("overlap_seconds", 0, 7 * 24 * 3600).value_or(24 * 3600));
+}
+
 SubscriptionListRequest read_subscription_list_request(const Request& req) {
   SubscriptionListRequest r;
   r.project_id = req.query_param("project_id");

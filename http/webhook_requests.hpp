@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string_view>
 
 #include "engine/webhooks/subscription_service.hpp"
@@ -13,5 +14,7 @@ NewSubscription read_new_subscription(std::string_view body);
 // PATCH: a field that is absent stays; null clears description.
 SubscriptionPatch read_subscription_patch(std::string_view body);
 SubscriptionListRequest read_subscription_list_request(const Request& request);
+// {"overlap_seconds": n}, 24 h when absent.
+std::chrono::seconds read_secret_overlap(std::string_view body);
 
 }  // namespace keyflow::http

@@ -45,6 +45,19 @@ void add_webhook_routes(Router& router, ApiContext& api) {
     api.subscriptions.remove(*req.actor, req.param("id"));
     return Response::empty(status::no_content);
   });
+  auto secret = guarded(api.auth, [&api](Request& req) {
+    return Response::of(
+        status::ok,
+        boost::json::object{{"secret", api.subscriptions.secret(*req.actor, req.param("id"))}});
+  });
+  auto rotate_secret = guarded(api.auth, [&api](Request& req) {
+    const auto rotated =
+        api.subscriptions.rotate_secret(*req.actor, req.param("id"), read_secret_overlap(req.body));
+    return Response::of(
+        status::ok, boost::json::object{
+                        {"secret", rotated.secret},
+                        {"previous_secret_expires_at", json_or_null(rotated.previous_expires_at)}});
+  });
   // Each also under the path seed 000 documents.
   for (const std::string prefix : {"/v1", "/api/v1"}) {
     router.add(verb::post, prefix + "/webhooks/subscriptions", create);
@@ -52,6 +65,8 @@ void add_webhook_routes(Router& router, ApiContext& api) {
     router.add(verb::get, prefix + "/webhooks/subscriptions/{id}", get);
     router.add(verb::patch, prefix + "/webhooks/subscriptions/{id}", patch);
     router.add(verb::delete_, prefix + "/webhooks/subscriptions/{id}", remove);
+    router.add(verb::get, prefix + "/webhooks/subscriptions/{id}/secret", secret);
+    router.add(verb::post, prefix + "/webhooks/subscriptions/{id}/rotate-secret", rotate_secret);
   }
 }
 

@@ -68,6 +68,40 @@ void require_event_types(const std::vector<std::string>& event_types) {
   }
 }
 
+std::string SubscriptionService::secret(const Actor& actor, const std::string& id) {
+  const auto sealed = db_.transact([&](pqxx::work& txn) {
+    const auto s = found(txn, id, false);
+    require_subscription_access(actor, Permission::manage, s);
+    return SubscriptionStore::secret_sealed(txn, id).value();
+  });
+  auto secret = box_.open(sealed, kWebhookSecretContext);
+  if (!secret) {
+    throw Error(errc::internal, "the subscription's secret does not decrypt (wrong master key?)");
+  }
+  return std::move(*secret);
+}
+
+SubscriptionService::RotatedSecret SubscriptionService::rotate_secret(
+    const Actor& actor, const std::string& id, std::chrono::seconds overlap) {
+  if (overlap < std::chrono::seconds(0) || overlap > std::chrono::hours(24 * 7)) {
+    throw Error(errc::invalid_argument, "overlap_seconds must be between 0 and 604800",
+                "overlap_seconds");
+  }
+  const auto now = clock_.now();
+  RotatedSecret out;
+  out.secret = generate_webhook_secret();
+  if (overlap.count() > 0) out.previous_expires_at = now + overlap;
+  const auto sealed = box_.seal(out.secret, kWebhookSecretContext);
+  db_.transact([&](pqxx::work& txn) {
+    auto s = found(txn, id, true);
+    require_subscription_access(actor, Permission::manage, s);
+    SubscriptionStore::replace_secret(txn, id, sealed, now + overlap, now);
+    s.updated_at = now;
+    append_event(txn, subscription_updated(s, {"secret"}, actor));
+  });
+  return out;
+}
+
 std::size_t disable_subscriptions(pqxx::work& txn, const std::vector<std::string>& ids,
                                   const std::string& reason, TimePoint now, const Actor& actor) {
   std::size_t disabled = 0;

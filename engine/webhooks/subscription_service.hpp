@@ -73,6 +73,17 @@ class SubscriptionService {
   // Its pending deliveries are never sent; emits webhook_subscription.deleted.
   void remove(const Actor& actor, const std::string& id);
 
+  // The signing secret, to the subscription's managers (MANAGE).
+  std::string secret(const Actor& actor, const std::string& id);
+  struct RotatedSecret {
+    std::string secret;                            // the new whsec_...
+    std::optional<TimePoint> previous_expires_at;  // until then both sign; none: no overlap
+  };
+  // A new signing secret; for overlap seconds (0..7 days) deliveries carry a signature by the
+  // previous one as well. Emits webhook_subscription.updated naming "secret", never the value.
+  RotatedSecret rotate_secret(const Actor& actor, const std::string& id,
+                              std::chrono::seconds overlap);
+
  private:
   void require_url(const std::string& url) const;
 

@@ -83,6 +83,30 @@ void SubscriptionStore::mark_deleted(pqxx::work& txn, const std::string& id, Tim
       id, sql_timestamp(at));
 }
 
+std::optional<Bytes> SubscriptionStore::secret_sealed(pqxx::work& txn, const std::string& id) {
+  const auto rows = txn.exec_params(
+      "SELECT secret_sealed FROM webhook_subscriptions WHERE id = $1::bigint AND deleted_at IS "
+      "NULL",
+      id);
+  if (rows.empty()) return std::nullopt;
+  const pqxx::binarystring b(rows[0][0]);
+  return Bytes(b.data(), b.data() + b.size());
+}
+
+void SubscriptionStore::replace_secret(pqxx::work& txn, const std::string& id,
+                                       const Bytes& secret_sealed, TimePoint previous_expires_at,
+                                       TimePoint at) {
+  txn.exec_params(
+      "UPDATE webhook_subscriptions SET"
+      " previous_secret_sealed = CASE WHEN $3::timestamptz > $4::timestamptz"
+      "  THEN secret_sealed END,"
+      " previous_secret_expires_at = CASE WHEN $3::timestamptz > $4::timestamptz"
+      "  THEN $3::timestamptz END,"
+      " secret_sealed = $2, updated_at = $4::timestamptz WHERE id = $1::bigint",
+      id, pqxx::binarystring(secret_sealed.data(), secret_sealed.size()),
+      sql_timestamp(previous_expires_at), sql_timestamp(at));
+}
+
 long SubscriptionStore::count_for_cap(pqxx::work& txn,
                                       const std::optional<std::string>& organization_id) {
   if (organization_id) {

@@ -40,6 +40,13 @@ class SubscriptionStore {
   static void update(pqxx::work& txn, const WebhookSubscription& subscription);
   static void mark_deleted(pqxx::work& txn, const std::string& id, TimePoint at);
 
+  // The sealed signing secret of a live subscription.
+  static std::optional<Bytes> secret_sealed(pqxx::work& txn, const std::string& id);
+  // The new secret takes over; the current one signs beside it until previous_expires_at
+  // (not at all when that is not after `at`).
+  static void replace_secret(pqxx::work& txn, const std::string& id, const Bytes& secret_sealed,
+                             TimePoint previous_expires_at, TimePoint at);
+
   // Live subscriptions of one organization (or, with none, the unscoped ones), with the
   // organization's row locked first so that concurrent creates count one after another.
   static long count_for_cap(pqxx::work& txn, const std::optional<std::string>& organization_id);

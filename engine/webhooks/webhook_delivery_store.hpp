@@ -30,6 +30,7 @@ struct DueWebhookDelivery {
   std::string body;
   std::string url;
   Bytes secret_sealed;
+  std::optional<Bytes> previous_secret_sealed;  // while a secret rotation overlaps
 };
 
 // SQL for webhook_deliveries and webhook_attempts (schemas/sql/001_initial.sql), and nothing

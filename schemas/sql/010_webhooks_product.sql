@@ -22,3 +22,9 @@ CREATE INDEX webhook_subscriptions_by_organization
 -- What the receiver answered, its first 20 000 bytes, for the delivery log.
 ALTER TABLE webhook_attempts ADD COLUMN response_body text;
 ALTER TABLE rotation_delivery_attempts ADD COLUMN response_body text;
+
+-- A secret rotation's overlap: until previous_secret_expires_at every delivery is signed with
+-- the previous secret too, so receivers switch with no failed verification.
+ALTER TABLE webhook_subscriptions
+  ADD COLUMN previous_secret_sealed bytea,
+  ADD COLUMN previous_secret_expires_at timestamptz;

@@ -205,6 +205,9 @@ class EventContractTest : public ::testing::Test {
     disable.enabled = false;
     f.subscriptions.update(Actor::admin(), everyone.subscription.id, disable);
     f.subscriptions.remove(Actor::admin(), everyone.subscription.id);
+    secrets_.push_back(
+        f.subscriptions.rotate_secret(as_key, scoped.subscription.id, std::chrono::hours(1))
+            .secret);
     f.subscriptions.remove(as_key, scoped.subscription.id);
 
     ConnectionService connections(f.pool, f.master_key, f.clock);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -19,10 +20,12 @@
 #include "engine/crypto/master_key.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/subscription_service.hpp"
 #include "outbox/embedded_broker.hpp"
 #include "outbox/kafka_producer.hpp"
 #include "outbox/topics.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/standard_webhooks.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -569,6 +572,34 @@ TEST_F(WebhookDeliveryTest, AHangingReceiverDoesNotDelayTheOthers) {
   std::printf(
       "[ measure  ] %d deliveries beside a hanging receiver in %lld ms\n", kEvents,
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+}
+
+// A secret rotation with an overlap: deliveries carry a signature by each secret, so a receiver
+// verifying with either accepts them; without an overlap only the new one signs.
+TEST_F(WebhookDeliveryTest, DuringASecretRotationsOverlapBothSecretsSign) {
+  const auto subscription = subscribe(receiver.url());
+  SubscriptionService subscriptions(pool, master_key, clock);
+  const auto rotated = subscriptions.rotate_secret(Actor::admin(), subscription.id, 1h);
+  ASSERT_TRUE(rotated.previous_expires_at);
+  EXPECT_EQ(subscriptions.secret(Actor::admin(), subscription.id), rotated.secret);
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  auto request = receiver.requests().at(0);
+  const auto signatures = request.header("webhook-signature");
+  EXPECT_EQ(std::count(signatures.begin(), signatures.end(), ' '), 1) << signatures;
+  EXPECT_TRUE(test::standard_webhooks_accepts(subscription.secret, request)) << signatures;
+  EXPECT_TRUE(test::standard_webhooks_accepts(rotated.secret, request)) << signatures;
+
+  const auto again = subscriptions.rotate_secret(Actor::admin(), subscription.id, 0s);
+  EXPECT_FALSE(again.previous_expires_at);
+  publish("api_key.updated");
+  ASSERT_TRUE(receiver.wait_for(2, 30s));
+  request = receiver.requests().at(1);
+  EXPECT_EQ(request.header("webhook-signature").find(' '), std::string::npos);
+  EXPECT_TRUE(test::standard_webhooks_accepts(again.secret, request));
+  EXPECT_FALSE(test::standard_webhooks_accepts(rotated.secret, request));
+  EXPECT_FALSE(test::standard_webhooks_accepts(subscription.secret, request));
 }
 
 }  // namespace

@@ -169,6 +169,35 @@ TEST_F(WebhookSubscriptionsTest, ChangesEmitOneEventNamingWhatChangedAndNothingW
   expect_error(a.del("/v1/webhooks/subscriptions/" + id), 404, "not_found");
 }
 
+TEST_F(WebhookSubscriptionsTest, TheSecretIsShownToItsManagersAndRotatesWithAnOverlap) {
+  const auto created = subscribe(manager_a, {{"url", "https://hooks.example.com/a"}});
+  const auto id = id_of(created);
+  const auto path = "/v1/webhooks/subscriptions/" + id;
+  const auto a = server.client(manager_a);
+  auto r = a.get(path + "/secret");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("secret"), created.at("secret"));
+  expect_error(server.client(manager_b).get(path + "/secret"), 404, "not_found");
+  expect_error(server.client(manager_b).request("POST", path + "/rotate-secret"), 404, "not_found");
+
+  r = a.request("POST", "/api/v1/webhooks/subscriptions/" + id + "/rotate-secret",
+                R"({"overlap_seconds": 600})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto fresh = std::string(r.json().at("secret").as_string());
+  EXPECT_TRUE(fresh.starts_with("whsec_"));
+  EXPECT_NE(fresh, created.at("secret").as_string());
+  EXPECT_FALSE(r.json().at("previous_secret_expires_at").is_null());
+  EXPECT_EQ(a.get(path + "/secret").json().at("secret").as_string(), fresh);
+  EXPECT_EQ(server.f.db.text("SELECT payload->'changed_fields' FROM outbox"
+                             " WHERE event_type = 'webhook_subscription.updated'"),
+            R"(["secret"])");
+  EXPECT_EQ(server.f.count("SELECT count(*) FROM outbox WHERE payload::text LIKE '%whsec_%'"), 0);
+  expect_error(a.request("POST", path + "/rotate-secret", R"({"overlap_seconds": 604801})"), 422,
+               "invalid_request", "overlap_seconds");
+  r = a.request("POST", path + "/rotate-secret", R"({"overlap_seconds": 0})");
+  EXPECT_TRUE(r.json().at("previous_secret_expires_at").is_null());
+}
+
 TEST(WebhookSubscriptionCap, AnOrganizationHoldsAtMostItsCapAndADeletionFreesASlot) {
   test::EngineFixture f;
   SubscriptionService service(f.pool, f.master_key, f.clock, {}, 2);
