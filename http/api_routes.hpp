@@ -7,6 +7,7 @@
 #include "engine/events/event_log.hpp"
 #include "engine/keys/key_service.hpp"
 #include "engine/tenancy/organization_service.hpp"
+#include "engine/webhooks/delivery_log.hpp"
 #include "engine/webhooks/subscription_service.hpp"
 #include "http/authenticator.hpp"
 #include "http/connection_routes.hpp"
@@ -19,6 +20,7 @@ struct ApiContext {
   KeyService& keys;
   OrganizationService& organizations;
   SubscriptionService& subscriptions;
+  DeliveryLog& deliveries;
   ConnectionService& connections;
   EventLog& events;
   const Authenticator& auth;
@@ -34,6 +36,7 @@ void add_health_routes(Router& router, ApiContext& api);
 void add_organization_routes(Router& router, ApiContext& api);
 void add_key_routes(Router& router, ApiContext& api);
 void add_webhook_routes(Router& router, ApiContext& api);
+void add_delivery_routes(Router& router, ApiContext& api);
 void add_event_routes(Router& router, ApiContext& api);
 
 inline void add_api_routes(Router& router, ApiContext& api) {
@@ -41,6 +44,7 @@ inline void add_api_routes(Router& router, ApiContext& api) {
   add_organization_routes(router, api);
   add_key_routes(router, api);
   add_webhook_routes(router, api);
+  add_delivery_routes(router, api);
   add_event_routes(router, api);
   add_connection_routes(router, api.connections, api.auth);
 }

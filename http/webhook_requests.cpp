@@ -1,5 +1,6 @@
 #include "http/webhook_requests.hpp"
 
+#include "engine/core/errc.hpp"
 #include "http/json_input.hpp"
 #include "http/query_params.hpp"
 
@@ -26,6 +27,23 @@ SubscriptionPatch read_subscription_patch(std::string_view body) {
   patch.enabled = in.optional_bool("enabled");
   patch.status = in.optional_string("status");
   return patch;
+}
+
+DeliveryListRequest read_delivery_list_request(const Request& req) {
+  DeliveryListRequest r;
+  r.subscription_id = req.query_param("subscription_id");
+  r.status = req.query_param("status");
+  r.event_type = req.query_param("event_type");
+  r.cursor = req.query_param("cursor");
+  r.limit = read_int_param(req, "limit", 1, 1000, 100);
+  return r;
+}
+
+TimePoint read_recover_since(std::string_view body) {
+  const JsonInput in(body, {"since"});
+  const auto since = in.optional_time("since");
+  if (!since) throw Error(errc::invalid_argument, "since is required", "since");
+  return *since;
 }
 
 std::chrono::seconds read_secret_overlap(std::string_view body) {

@@ -43,6 +43,7 @@ class ServeRole {
   EngineCore& core_;
   OrganizationService organizations_;
   SubscriptionService subscriptions_;
+  DeliveryLog deliveries_;
   EventLog event_log_;
   ConnectionService connections_;
   http::Authenticator auth_;

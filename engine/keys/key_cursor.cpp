@@ -12,7 +12,7 @@ std::string encode_key_cursor(const KeyCursor& cursor) {
   return base64_encode(as_bytes(sql_timestamp(cursor.created_at) + "|" + cursor.id));
 }
 
-KeyCursor decode_key_cursor(std::string_view text) {
+KeyCursor decode_key_cursor(std::string_view text, bool (*valid_id)(std::string_view)) {
   const auto invalid = [] {
     return Error(errc::invalid_argument, "cursor is not one this API returned", "cursor");
   };
@@ -25,7 +25,7 @@ KeyCursor decode_key_cursor(std::string_view text) {
   if (bar == std::string::npos) throw invalid();
   const auto at = parse_timestamp(decoded.substr(0, bar));
   auto id = decoded.substr(bar + 1);
-  if (!at || !is_id(id)) throw invalid();
+  if (!at || !valid_id(id)) throw invalid();
   return {*at, std::move(id)};
 }
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine/core/clock.hpp"
+#include "engine/core/ids.hpp"
 
 namespace keyflow {
 
@@ -16,6 +17,7 @@ struct KeyCursor {
 
 std::string encode_key_cursor(const KeyCursor& cursor);
 // Throws Error(invalid_argument, field "cursor") for anything encode_key_cursor did not make.
-KeyCursor decode_key_cursor(std::string_view text);
+// Lists of other resources page the same way; valid_id says what their ids look like.
+KeyCursor decode_key_cursor(std::string_view text, bool (*valid_id)(std::string_view) = is_id);
 
 }  // namespace keyflow

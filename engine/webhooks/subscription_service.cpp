@@ -20,18 +20,6 @@ namespace {
 constexpr std::size_t kMaxEventTypes = 64;
 constexpr std::size_t kMaxDescription = 1024;
 
-// Out of the caller's reach is the same answer as not there: ids never leak across tenants.
-void require_subscription_access(const Actor& actor, Permission permission,
-                                 const WebhookSubscription& s) {
-  if (!s.organization_id) {
-    if (actor.kind == Actor::Kind::key) {
-      throw Error(errc::not_found, "webhook subscription does not exist");
-    }
-    return;
-  }
-  require_access(actor, permission, {*s.organization_id, s.project_id}, "webhook subscription");
-}
-
 WebhookSubscription found(pqxx::work& txn, const std::string& id, bool for_update) {
   require_id(id, "id");
   auto s = SubscriptionStore::find(txn, id, for_update);
@@ -46,6 +34,18 @@ void require_description(const std::optional<std::string>& description) {
 }
 
 }  // namespace
+
+// Out of the caller's reach is the same answer as not there: ids never leak across tenants.
+void require_subscription_access(const Actor& actor, Permission permission,
+                                 const WebhookSubscription& s) {
+  if (!s.organization_id) {
+    if (actor.kind == Actor::Kind::key) {
+      throw Error(errc::not_found, "webhook subscription does not exist");
+    }
+    return;
+  }
+  require_access(actor, permission, {*s.organization_id, s.project_id}, "webhook subscription");
+}
 
 void require_event_types(const std::vector<std::string>& event_types) {
   if (event_types.size() > kMaxEventTypes) {

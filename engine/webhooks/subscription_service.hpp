@@ -8,6 +8,7 @@
 #include "engine/core/model.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
+#include "engine/tenancy/access.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 
 namespace keyflow {
@@ -99,6 +100,11 @@ class SubscriptionService {
 // receiver answered 410 Gone). Returns how many it disabled.
 std::size_t disable_subscriptions(pqxx::work& txn, const std::vector<std::string>& ids,
                                   const std::string& reason, TimePoint now, const Actor& actor);
+
+// Throws Error(not_found) for a subscription out of the caller's reach (an unscoped one is the
+// admin's alone), Error(forbidden) when its scopes lack the permission.
+void require_subscription_access(const Actor& actor, Permission permission,
+                                 const WebhookSubscription& subscription);
 
 // event_types as a subscription may name them: known types, or <aggregate>.* over at least
 // one known type; 422 naming event_types otherwise.

@@ -151,4 +151,96 @@ void WebhookDeliveryStore::release(pqxx::work& txn, const std::string& id, TimeP
       id, sql_timestamp(lease_until));
 }
 
+namespace {
+
+constexpr const char* kLogColumns =
+    "d.id, d.subscription_id::text, d.event_id::text, d.event_type, d.status, d.attempts,"
+    " d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at";
+
+WebhookDelivery read_delivery(const pqxx::row& r) {
+  WebhookDelivery d;
+  d.id = r[0].c_str();
+  d.subscription_id = r[1].c_str();
+  d.event_id = r[2].c_str();
+  d.event_type = r[3].c_str();
+  d.status = r[4].c_str();
+  d.attempt_count = r[5].as<int>();
+  d.next_attempt_at = timestamp_of(r[6]);
+  d.last_status_code = optional_int(r[7]);
+  d.last_error = optional_text(r[8]);
+  d.created_at = timestamp_of(r[9]);
+  d.updated_at = timestamp_of(r[10]);
+  return d;
+}
+
+}  // namespace
+
+std::vector<WebhookDelivery> WebhookDeliveryStore::list(pqxx::work& txn, const LogQuery& q) {
+  const auto rows = txn.exec_params(
+      std::string("SELECT ") + kLogColumns +
+          " FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+          " WHERE s.deleted_at IS NULL"
+          "   AND ($1::bigint IS NULL OR d.subscription_id = $1::bigint)"
+          "   AND ($2::bigint IS NULL OR s.organization_id = $2::bigint)"
+          "   AND ($3::bigint IS NULL OR s.project_id = $3::bigint)"
+          "   AND ($4::text IS NULL OR d.status = $4)"
+          "   AND ($5::text IS NULL OR d.event_type = $5)"
+          "   AND ($6::timestamptz IS NULL OR (d.created_at, d.id) < ($6::timestamptz, $7::text))"
+          " ORDER BY d.created_at DESC, d.id DESC LIMIT $8",
+      q.subscription_id, q.organization_id, q.project_id, q.status, q.event_type,
+      q.before ? std::optional(sql_timestamp(q.before->first)) : std::nullopt,
+      q.before ? std::optional(q.before->second) : std::nullopt, q.limit);
+  std::vector<WebhookDelivery> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows)
+    out.push_back(read_delivery(row));
+  return out;
+}
+
+std::optional<std::pair<WebhookDelivery, std::string>> WebhookDeliveryStore::find(
+    pqxx::work& txn, const std::string& id) {
+  const auto rows =
+      txn.exec_params(std::string("SELECT ") + kLogColumns +
+                          ", d.body FROM webhook_deliveries d JOIN webhook_subscriptions s"
+                          " ON s.id = d.subscription_id WHERE d.id = $1 AND s.deleted_at IS NULL",
+                      id);
+  if (rows.empty()) return std::nullopt;
+  return std::pair{read_delivery(rows[0]), std::string(rows[0][11].c_str())};
+}
+
+std::vector<WebhookAttempt> WebhookDeliveryStore::attempts(pqxx::work& txn,
+                                                           const std::string& delivery_id) {
+  const auto rows = txn.exec_params(
+      "SELECT attempted_at, latency_ms, status_code, error, response_body FROM webhook_attempts"
+      " WHERE delivery_id = $1 ORDER BY id",
+      delivery_id);
+  std::vector<WebhookAttempt> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    out.push_back({timestamp_of(r[0]), r[1].as<int>(), optional_int(r[2]), optional_text(r[3]),
+                   optional_text(r[4])});
+  }
+  return out;
+}
+
+void WebhookDeliveryStore::requeue(pqxx::work& txn, const std::string& id, TimePoint now) {
+  txn.exec_params(
+      "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2::timestamptz,"
+      " updated_at = $2::timestamptz WHERE id = $1",
+      id, sql_timestamp(now));
+}
+
+std::size_t WebhookDeliveryStore::requeue_dead(pqxx::work& txn, const std::string& subscription_id,
+                                               TimePoint since, TimePoint now, int batch) {
+  return static_cast<std::size_t>(
+      txn.exec_params(
+             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3::timestamptz,"
+             " updated_at = $3::timestamptz WHERE id IN ("
+             "  SELECT id FROM webhook_deliveries WHERE subscription_id = $1::bigint"
+             "   AND status = 'dead' AND created_at >= $2::timestamptz"
+             "   ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)",
+             subscription_id, sql_timestamp(since), sql_timestamp(now), batch)
+          .affected_rows());
+}
+
 }  // namespace keyflow

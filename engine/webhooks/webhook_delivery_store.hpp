@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -10,6 +11,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/encoding.hpp"
 #include "engine/store/delivery_attempts.hpp"
+#include "engine/webhooks/delivery_log.hpp"
 
 namespace keyflow {
 
@@ -71,6 +73,28 @@ class WebhookDeliveryStore {
                                                   const std::vector<DeliveryAttempt>& attempts,
                                                   TimePoint now);
   static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
+
+  // The delivery log, newest first by (created_at, id), of live subscriptions only.
+  struct LogQuery {
+    std::optional<std::string> subscription_id;
+    std::optional<std::string> organization_id;  // of the subscription
+    std::optional<std::string> project_id;
+    std::optional<std::string> status;
+    std::optional<std::string> event_type;
+    std::optional<std::pair<TimePoint, std::string>> before;  // (created_at, id) of the last seen
+    int limit = 100;
+  };
+  static std::vector<WebhookDelivery> list(pqxx::work& txn, const LogQuery& query);
+  // The delivery and the body it sends.
+  static std::optional<std::pair<WebhookDelivery, std::string>> find(pqxx::work& txn,
+                                                                     const std::string& id);
+  static std::vector<WebhookAttempt> attempts(pqxx::work& txn, const std::string& delivery_id);
+  // Pending and due at `now`; a sender holding it keeps its lease.
+  static void requeue(pqxx::work& txn, const std::string& id, TimePoint now);
+  // Up to `batch` dead deliveries of the subscription created at or after `since`, requeued;
+  // returns how many.
+  static std::size_t requeue_dead(pqxx::work& txn, const std::string& subscription_id,
+                                  TimePoint since, TimePoint now, int batch);
 };
 
 }  // namespace keyflow

@@ -16,4 +16,8 @@ std::string new_delivery_id() {
   return "msg_" + base62_encode(random, 27);
 }
 
+bool is_delivery_id(std::string_view text) {
+  return text.size() == 31 && text.starts_with("msg_") && is_base62(text.substr(4));
+}
+
 }  // namespace keyflow

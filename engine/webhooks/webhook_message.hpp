@@ -13,5 +13,7 @@ inline constexpr std::string_view kWebhookApiVersion = "2026-11-01";
 // A webhook message id, also the webhook-id header: "msg_" + 27 random base62 characters
 // (160 random bits).
 std::string new_delivery_id();
+// Of the form new_delivery_id makes: msg_ and 27 base62 characters.
+bool is_delivery_id(std::string_view text);
 
 }  // namespace keyflow

@@ -28,3 +28,7 @@ ALTER TABLE rotation_delivery_attempts ADD COLUMN response_body text;
 ALTER TABLE webhook_subscriptions
   ADD COLUMN previous_secret_sealed bytea,
   ADD COLUMN previous_secret_expires_at timestamptz;
+
+-- The delivery log, newest first, per subscription.
+CREATE INDEX webhook_deliveries_by_subscription
+  ON webhook_deliveries (subscription_id, created_at DESC, id DESC);

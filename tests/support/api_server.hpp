@@ -55,11 +55,13 @@ class ApiServer {
                               return keys.authenticate(key, ip);
                             }};
   EventLog events_{f.pool};
+  DeliveryLog deliveries_{f.pool, f.clock};
   ConnectionService connections_{f.pool, f.master_key, f.clock};
   // The database is probed as keyflowd probes it; there is no Kafka here, so it counts as up.
   http::ApiContext api_{keys,
                         f.organizations,
                         f.subscriptions,
+                        deliveries_,
                         connections_,
                         events_,
                         auth_,

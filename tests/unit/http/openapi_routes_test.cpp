@@ -50,6 +50,7 @@ struct RegisteredRoutes {
   KeyService keys{pool, master_key, clock};
   OrganizationService organizations{pool, clock};
   SubscriptionService subscriptions{pool, master_key, clock};
+  DeliveryLog deliveries{pool, clock};
   EventLog events{pool};
   ConnectionService connections{pool, master_key, clock};
   Metrics metrics;
@@ -57,6 +58,7 @@ struct RegisteredRoutes {
   http::ApiContext api{.keys = keys,
                        .organizations = organizations,
                        .subscriptions = subscriptions,
+                       .deliveries = deliveries,
                        .connections = connections,
                        .events = events,
                        .auth = auth,

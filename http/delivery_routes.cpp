@@ -1,0 +1,55 @@
+#include "engine/core/json_render.hpp"
+#include "http/api_routes.hpp"
+#include "http/json_input.hpp"
+#include "http/query_params.hpp"
+#include "http/webhook_requests.hpp"
+
+namespace keyflow::http {
+
+using boost::beast::http::status;
+using boost::beast::http::verb;
+
+// The webhook delivery log: what was sent where, each attempt, and replays.
+void add_delivery_routes(Router& router, ApiContext& api) {
+  auto list = guarded(api.auth, [&api](Request& req) {
+    const auto request = read_delivery_list_request(req);
+    const auto page = api.deliveries.list(*req.actor, request);
+    boost::json::array deliveries;
+    for (const auto& d : page.deliveries)
+      deliveries.push_back(to_json(d));
+    auto response = Response::of(status::ok, std::move(deliveries));
+    if (page.next_cursor) {
+      response.headers.emplace_back("X-Next-Cursor", *page.next_cursor);
+      response.headers.emplace_back("Link",
+                                    next_page_link("/v1/webhooks/deliveries",
+                                                   {{"subscription_id", request.subscription_id},
+                                                    {"status", request.status},
+                                                    {"event_type", request.event_type}},
+                                                   request.limit, *page.next_cursor));
+    }
+    return response;
+  });
+  auto get = guarded(api.auth, [&api](Request& req) {
+    return Response::of(status::ok, to_json(api.deliveries.get(*req.actor, req.param("id"))));
+  });
+  auto retry = guarded(api.auth, [&api](Request& req) {
+    read_empty_body(req.body);
+    api.deliveries.retry(*req.actor, req.param("id"));
+    return Response::of(status::accepted,
+                        boost::json::object{{"id", req.param("id")}, {"status", "pending"}});
+  });
+  auto recover = guarded(api.auth, [&api](Request& req) {
+    const auto since = read_recover_since(req.body);
+    const auto queued = api.deliveries.recover(*req.actor, req.param("id"), since);
+    return Response::of(status::accepted,
+                        boost::json::object{{"queued", static_cast<std::uint64_t>(queued)}});
+  });
+  for (const std::string prefix : {"/v1", "/api/v1"}) {
+    router.add(verb::get, prefix + "/webhooks/deliveries", list);
+    router.add(verb::get, prefix + "/webhooks/deliveries/{id}", get);
+    router.add(verb::post, prefix + "/webhooks/deliveries/{id}/retry", retry);
+    router.add(verb::post, prefix + "/webhooks/subscriptions/{id}/recover", recover);
+  }
+}
+
+}  // namespace keyflow::http
