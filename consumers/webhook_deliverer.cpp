@@ -11,6 +11,7 @@
 
 #include "consumers/cloud_event.hpp"
 #include "consumers/delivery_fanout.hpp"
+#include "consumers/delivery_retention.hpp"
 #include "consumers/delivery_sender.hpp"
 #include "consumers/kafka_consumer.hpp"
 #include "consumers/webhook_client.hpp"
@@ -116,6 +117,13 @@ void WebhookDeliverer::run(std::stop_token stop) {
         spdlog::error("deliver: sender stopped: {}", e.what());
       }
     });
+    DeliveryRetention retention(pool_, clock_, options_.retention);
+    std::jthread pruning;
+    if (options_.retention.count() > 0) {
+      pruning =
+          std::jthread([&retention, interval = options_.retention_interval,
+                        token = sending_stop.get_token()] { retention.run(token, interval); });
+    }
     spdlog::info("deliver: consuming {} as group {}", fmt::join(options_.topics, ","),
                  options_.group_id);
     try {
@@ -125,6 +133,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     }
     sending_stop.request_stop();
     sending.join();
+    if (pruning.joinable()) pruning.join();
     // Stop the I/O before the client, whose pooled connections belong to io, goes away.
     work.reset();
     io.stop();

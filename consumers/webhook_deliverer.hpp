@@ -28,6 +28,10 @@ struct DeliverOptions {
   std::size_t max_in_flight = 128;
   std::size_t max_in_flight_per_subscription = 32;
   std::chrono::milliseconds poll_interval{200};
+  // Finished deliveries and their attempts are deleted this long after they finished
+  // (KEYFLOW_WEBHOOK_RETENTION); zero keeps them.
+  std::chrono::seconds retention{std::chrono::hours(24 * 30)};
+  std::chrono::milliseconds retention_interval{60000};
   std::string ca_file;                                 // extra trust anchors for HTTPS
   std::map<std::string, std::string> kafka_overrides;  // librdkafka properties
 };

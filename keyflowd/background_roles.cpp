@@ -12,6 +12,7 @@ DeliverOptions deliver_options(const Config& config, const std::string& database
   options.brokers = brokers;
   options.destinations = config.webhook_destinations();
   options.retry = config.webhook_retry;
+  options.retention = config.webhook_retention;
   return options;
 }
 

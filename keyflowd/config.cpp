@@ -100,6 +100,8 @@ const std::vector<Setting>& settings() {
       {"KEYFLOW_LOG_LEVEL", "--log-level", text_setting(&Config::log_level)},
       {"KEYFLOW_OUTBOX_RETENTION", "--outbox-retention",
        duration_setting(&Config::outbox_retention)},
+      {"KEYFLOW_WEBHOOK_RETENTION", "--webhook-retention",
+       duration_setting(&Config::webhook_retention)},
       {"KEYFLOW_EXPIRY_WARNING", "--expiry-warning", duration_setting(&Config::expiry_warning)},
       {"KEYFLOW_ROTATION_GRACE", "--rotation-grace", duration_setting(&Config::rotation_grace)},
       {"KEYFLOW_ROTATION_GRACE_EXTENSION", "--rotation-grace-extension",

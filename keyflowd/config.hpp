@@ -28,6 +28,8 @@ struct Config {
   long webhook_max_subscriptions = 100;
   // KEYFLOW_WEBHOOK_RETRY_SCHEDULE: when webhook and rotation webhook attempts are retried.
   RetrySchedule webhook_retry;
+  // KEYFLOW_WEBHOOK_RETENTION: how long finished deliveries and their attempts are kept.
+  std::chrono::seconds webhook_retention{30 * 24 * 3600};
   std::string kafka_bootstrap_file;  // KEYFLOW_KAFKA_BOOTSTRAP_FILE
   std::string log_level = "info";    // KEYFLOW_LOG_LEVEL, --log-level
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept

@@ -243,4 +243,20 @@ std::size_t WebhookDeliveryStore::requeue_dead(pqxx::work& txn, const std::strin
           .affected_rows());
 }
 
+std::size_t WebhookDeliveryStore::delete_finished_before(pqxx::work& txn, TimePoint cutoff,
+                                                         int batch) {
+  // One statement: the attempts go with their deliveries, and the foreign key is checked at
+  // its end. Rows a sender has locked are left for the next run.
+  return static_cast<std::size_t>(
+      txn.exec_params("WITH doomed AS ("
+                      "  SELECT id FROM webhook_deliveries WHERE status IN ('succeeded', 'dead')"
+                      "   AND updated_at < $1::timestamptz ORDER BY updated_at LIMIT $2"
+                      "   FOR UPDATE SKIP LOCKED),"
+                      " attempts AS (DELETE FROM webhook_attempts"
+                      "  WHERE delivery_id IN (SELECT id FROM doomed))"
+                      " DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM doomed)",
+                      sql_timestamp(cutoff), batch)
+          .affected_rows());
+}
+
 }  // namespace keyflow

@@ -93,6 +93,9 @@ class WebhookDeliveryStore {
   static void requeue(pqxx::work& txn, const std::string& id, TimePoint now);
   // Up to `batch` dead deliveries of the subscription created at or after `since`, requeued;
   // returns how many.
+  // Up to `batch` succeeded or dead deliveries last changed before `cutoff`, with their
+  // attempts, in one statement; returns how many deliveries.
+  static std::size_t delete_finished_before(pqxx::work& txn, TimePoint cutoff, int batch);
   static std::size_t requeue_dead(pqxx::work& txn, const std::string& subscription_id,
                                   TimePoint since, TimePoint now, int batch);
 };

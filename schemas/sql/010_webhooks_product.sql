@@ -32,3 +32,7 @@ ALTER TABLE webhook_subscriptions
 -- The delivery log, newest first, per subscription.
 CREATE INDEX webhook_deliveries_by_subscription
   ON webhook_deliveries (subscription_id, created_at DESC, id DESC);
+
+-- Finished deliveries oldest first, for retention.
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (updated_at)
+  WHERE status IN ('succeeded', 'dead');

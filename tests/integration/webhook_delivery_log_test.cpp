@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "consumers/delivery_fanout.hpp"
+#include "consumers/delivery_retention.hpp"
 #include "engine/core/time_format.hpp"
 #include "tests/support/api_server.hpp"
 
@@ -177,6 +178,28 @@ TEST_F(WebhookDeliveryLogTest, RetryAndRecoverQueueWhatFailedAndNeedManage) {
   EXPECT_EQ(r.json().at("queued"), 2);
   EXPECT_EQ(server.f.count("SELECT count(*) FROM webhook_deliveries WHERE status = 'dead'"), 1)
       << "only the other organization's stays dead";
+}
+
+// Finished deliveries past retention go, with their attempts; pending ones and recent ones stay.
+TEST_F(WebhookDeliveryLogTest, RetentionDeletesOnlyFinishedDeliveriesPastItInBatches) {
+  std::vector<std::string> old_finished;
+  for (int i = 0; i < 5; ++i) {
+    old_finished.push_back(deliver("api_key.created", org_a, sub_a));
+    mark(old_finished.back(), i % 2 == 0 ? "succeeded" : "dead", 200);
+  }
+  const auto old_pending = deliver("api_key.updated", org_a, sub_a);
+  mark(old_pending, "pending", 503);
+  server.f.db.exec("UPDATE webhook_deliveries SET updated_at = now() - interval '31 days'");
+  const auto recent = deliver("api_key.revoked", org_a, sub_a);
+  mark(recent, "succeeded", 200);
+
+  DeliveryRetention retention(server.f.pool, server.f.clock, std::chrono::hours(24 * 30), 2);
+  EXPECT_EQ(retention.run_once(), 5u);
+  EXPECT_EQ(server.f.count("SELECT count(*) FROM webhook_deliveries"), 2);
+  EXPECT_EQ(server.f.db.text("SELECT string_agg(id, ',' ORDER BY id) FROM webhook_deliveries"),
+            std::min(old_pending, recent) + "," + std::max(old_pending, recent));
+  EXPECT_EQ(server.f.count("SELECT count(*) FROM webhook_attempts"), 2);
+  EXPECT_EQ(retention.run_once(), 0u);
 }
 
 }  // namespace
