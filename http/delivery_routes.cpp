@@ -17,17 +17,11 @@ void add_delivery_routes(Router& router, ApiContext& api) {
     boost::json::array deliveries;
     for (const auto& d : page.deliveries)
       deliveries.push_back(to_json(d));
-    auto response = Response::of(status::ok, std::move(deliveries));
-    if (page.next_cursor) {
-      response.headers.emplace_back("X-Next-Cursor", *page.next_cursor);
-      response.headers.emplace_back("Link",
-                                    next_page_link("/v1/webhooks/deliveries",
-                                                   {{"subscription_id", request.subscription_id},
-                                                    {"status", request.status},
-                                                    {"event_type", request.event_type}},
-                                                   request.limit, *page.next_cursor));
-    }
-    return response;
+    return list_page(std::move(deliveries), page.next_cursor, "/v1/webhooks/deliveries",
+                     {{"subscription_id", request.subscription_id},
+                      {"status", request.status},
+                      {"event_type", request.event_type}},
+                     request.limit);
   });
   auto get = guarded(api.auth, [&api](Request& req) {
     return Response::of(status::ok, to_json(api.deliveries.get(*req.actor, req.param("id"))));

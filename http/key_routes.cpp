@@ -60,19 +60,13 @@ void add_key_routes(Router& router, ApiContext& api) {
                boost::json::array keys;
                for (const auto& k : page.keys)
                  keys.push_back(to_json(k));
-               auto response = Response::of(status::ok, std::move(keys));
                // Seed 002's bare array stays the body; the next page travels in headers.
-               if (page.next_cursor) {
-                 response.headers.emplace_back("X-Next-Cursor", *page.next_cursor);
-                 response.headers.emplace_back(
-                     "Link", next_page_link("/v1/api-keys",
-                                            {{"organization_id", request.organization_id},
-                                             {"project_id", request.project_id},
-                                             {"environment_id", request.environment_id},
-                                             {"state", request.state}},
-                                            request.limit, *page.next_cursor));
-               }
-               return response;
+               return list_page(std::move(keys), page.next_cursor, "/v1/api-keys",
+                                {{"organization_id", request.organization_id},
+                                 {"project_id", request.project_id},
+                                 {"environment_id", request.environment_id},
+                                 {"state", request.state}},
+                                request.limit);
              }));
   router.add(verb::get, "/v1/api-keys/{id}", guarded(api.auth, [&api](Request& req) {
                return Response::of(status::ok, to_json(api.keys.get(*req.actor, req.param("id"))));

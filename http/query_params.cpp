@@ -38,4 +38,14 @@ std::string next_page_link(const std::string& path, const ListFilters& filters, 
   return "<" + next + ">; rel=\"next\"";
 }
 
+Response list_page(boost::json::array items, const std::optional<std::string>& next_cursor,
+                   const std::string& path, const ListFilters& filters, int limit) {
+  auto response = Response::of(boost::beast::http::status::ok, std::move(items));
+  if (next_cursor) {
+    response.headers.emplace_back("X-Next-Cursor", *next_cursor);
+    response.headers.emplace_back("Link", next_page_link(path, filters, limit, *next_cursor));
+  }
+  return response;
+}
+
 }  // namespace keyflow::http

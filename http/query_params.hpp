@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/array.hpp>
+
 #include "http/request.hpp"
 
 namespace keyflow::http {
@@ -18,5 +20,10 @@ int read_int_param(const Request& request, const std::string& name, int min, int
 using ListFilters = std::vector<std::pair<const char*, std::optional<std::string>>>;
 std::string next_page_link(const std::string& path, const ListFilters& filters, int limit,
                            const std::string& cursor);
+
+// A page of a list as every list answers it (seed 002's key list): the body is the bare array,
+// the next page's cursor travels in X-Next-Cursor and Link.
+Response list_page(boost::json::array items, const std::optional<std::string>& next_cursor,
+                   const std::string& path, const ListFilters& filters, int limit);
 
 }  // namespace keyflow::http

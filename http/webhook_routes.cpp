@@ -21,17 +21,10 @@ void add_webhook_routes(Router& router, ApiContext& api) {
     boost::json::array subscriptions;
     for (const auto& s : page.subscriptions)
       subscriptions.push_back(to_json(s));
-    auto response = Response::of(status::ok, std::move(subscriptions));
-    // As the key list: the body is the array, the next page travels in headers.
-    if (page.next_cursor) {
-      response.headers.emplace_back("X-Next-Cursor", *page.next_cursor);
-      response.headers.emplace_back("Link",
-                                    next_page_link("/v1/webhooks/subscriptions",
-                                                   {{"organization_id", request.organization_id},
-                                                    {"project_id", request.project_id}},
-                                                   request.limit, *page.next_cursor));
-    }
-    return response;
+    return list_page(
+        std::move(subscriptions), page.next_cursor, "/v1/webhooks/subscriptions",
+        {{"organization_id", request.organization_id}, {"project_id", request.project_id}},
+        request.limit);
   });
   auto get = guarded(api.auth, [&api](Request& req) {
     return Response::of(status::ok, to_json(api.subscriptions.get(*req.actor, req.param("id"))));

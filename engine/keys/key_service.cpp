@@ -178,10 +178,7 @@ KeyPage KeyService::list(const Actor& actor, const KeyListRequest& request) {
   });
 
   KeyPage page;
-  if (keys.size() > static_cast<std::size_t>(request.limit)) {
-    keys.resize(static_cast<std::size_t>(request.limit));
-    page.next_cursor = encode_key_cursor({keys.back().created_at, keys.back().id});
-  }
+  page.next_cursor = next_page_cursor(keys, request.limit);
   page.keys = std::move(keys);
   return page;
 }

@@ -121,11 +121,7 @@ DeliveryPage DeliveryLog::list(const Actor& actor, const DeliveryListRequest& re
     return WebhookDeliveryStore::list(txn, query);
   });
   DeliveryPage page;
-  if (deliveries.size() > static_cast<std::size_t>(request.limit)) {
-    deliveries.resize(static_cast<std::size_t>(request.limit));
-    const auto& last = deliveries.back();
-    page.next_cursor = encode_key_cursor({last.created_at, last.id});
-  }
+  page.next_cursor = next_page_cursor(deliveries, request.limit);
   page.deliveries = std::move(deliveries);
   return page;
 }

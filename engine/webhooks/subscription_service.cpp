@@ -211,11 +211,7 @@ SubscriptionPage SubscriptionService::list(const Actor& actor,
     return SubscriptionStore::list(txn, query);
   });
   SubscriptionPage page;
-  if (subscriptions.size() > static_cast<std::size_t>(request.limit)) {
-    subscriptions.resize(static_cast<std::size_t>(request.limit));
-    const auto& last = subscriptions.back();
-    page.next_cursor = encode_key_cursor({last.created_at, last.id});
-  }
+  page.next_cursor = next_page_cursor(subscriptions, request.limit);
   page.subscriptions = std::move(subscriptions);
   return page;
 }
