@@ -31,20 +31,6 @@ constexpr std::chrono::milliseconds kMetadataPrefetchTimeout = 500ms;
 // Deleting rows past retention gets at most this much of the relay's time at once.
 constexpr std::chrono::milliseconds kRetentionBudget = 100ms;
 
-bool is_purge(const std::error_code& error) {
-  return error == make_kafka_error(RD_KAFKA_RESP_ERR__PURGE_QUEUE) ||
-         error == make_kafka_error(RD_KAFKA_RESP_ERR__PURGE_INFLIGHT);
-}
-
-// "MSG_SIZE_TOO_LARGE: Broker: Message size too large", for last_error and the logs.
-std::string describe(const std::error_code& error) {
-  if (error.category() == kafka_category()) {
-    return std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(error.value()))) + ": " +
-           error.message();
-  }
-  return error.message();
-}
-
 }  // namespace
 
 OutboxRelay::OutboxRelay(RelayOptions options, const Clock& clock)
@@ -115,7 +101,7 @@ void OutboxRelay::run(std::stop_token stop) {
         spdlog::warn(
             "outbox relay: {} of {} events not acknowledged by Kafka ({}); retrying in {} ms",
             round.transient_failures + round.permanent_failures, round.claimed,
-            describe(round.first_error), delay.count());
+            describe_kafka_error(round.first_error), delay.count());
         sleep_unless_stopped(stop, delay);
         continue;
       }
@@ -242,8 +228,8 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, Kafka
     // those rows are tried once more one at a time before anything is counted against them.
     const bool refused = delivery.refused.contains(records[i].id);
     if (refused || delivery.produced == 1) {
-      const auto reason =
-          (refused ? "refused by the producer: " : "refused by Kafka: ") + describe(error);
+      const auto reason = (refused ? "refused by the producer: " : "refused by Kafka: ") +
+                          describe_kafka_error(error);
       if (charge_attempt(session, records[i], claimed.attempts[i], reason)) ++parked;
     } else {
       isolate_through_ = std::max(isolate_through_.value_or(0), records[i].id);
@@ -275,7 +261,7 @@ OutboxRelay::Delivery OutboxRelay::deliver(RelaySession& session,
   std::uint64_t errors = 0;
   auto note_error = [&](std::int64_t id, const std::error_code& error,
                         std::map<std::int64_t, std::error_code>& into) {
-    if (!is_purge(error)) ++errors;
+    if (!is_purged(error)) ++errors;
     into.emplace(id, error);
   };
 
