@@ -30,6 +30,8 @@ struct DueDelivery {
   std::string secret;  // whsec_..., wiped by the sender once signed
   // During a secret rotation's overlap, the previous secret: signed with as well.
   std::string previous_secret;
+  // When the subscription signs with Ed25519 too: its secret key, wiped once signed.
+  std::string signing_key;
   std::string error;
 };
 

@@ -91,11 +91,15 @@ void DeliverySender::start(DueDelivery due, TimePoint now) {
     if (!due.previous_secret.empty()) {
       signature += " " + sign(due.previous_secret, due.claim.delivery_id, timestamp, due.body);
     }
+    if (!due.signing_key.empty()) {
+      signature += " " + sign_ed25519(due.signing_key, due.claim.delivery_id, timestamp, due.body);
+    }
   } catch (const std::invalid_argument&) {
     signature.clear();
   }
   sodium_memzero(due.secret.data(), due.secret.size());
   sodium_memzero(due.previous_secret.data(), due.previous_secret.size());
+  sodium_memzero(due.signing_key.data(), due.signing_key.size());
   if (signature.empty()) {
     finish_without_sending(std::move(due.claim), now, "the signing secret is malformed");
     return;

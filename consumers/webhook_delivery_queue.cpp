@@ -34,9 +34,15 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(
       if (row.previous_secret_sealed) {
         previous = box_.open(*row.previous_secret_sealed, kWebhookSecretContext);
       }
-      if (secret && (previous || !row.previous_secret_sealed)) {
+      std::optional<std::string> signing_key;
+      if (row.signing_key_sealed) {
+        signing_key = box_.open(*row.signing_key_sealed, kWebhookSigningKeyContext);
+      }
+      if (secret && (previous || !row.previous_secret_sealed) &&
+          (signing_key || !row.signing_key_sealed)) {
         d.secret = std::move(*secret);
         if (previous) d.previous_secret = std::move(*previous);
+        if (signing_key) d.signing_key = std::move(*signing_key);
       } else {
         d.error = "cannot decrypt the subscription's signing secret (wrong master key?)";
       }

@@ -54,6 +54,20 @@ std::string sign(std::string_view whsec_secret, std::string_view msg_id, std::in
   return std::string(kVersionPrefix) + base64_encode(mac);
 }
 
+std::string sign_ed25519(std::string_view secret_key, std::string_view msg_id,
+                         std::int64_t timestamp, std::string_view body) {
+  if (secret_key.size() != crypto_sign_SECRETKEYBYTES) {
+    throw std::invalid_argument("an Ed25519 secret key is 64 bytes");
+  }
+  const std::string content =
+      std::string(msg_id) + "." + std::to_string(timestamp) + "." + std::string(body);
+  std::array<std::uint8_t, crypto_sign_BYTES> signature{};
+  crypto_sign_detached(signature.data(), nullptr,
+                       reinterpret_cast<const unsigned char*>(content.data()), content.size(),
+                       reinterpret_cast<const unsigned char*>(secret_key.data()));
+  return "v1a," + base64_encode(signature);
+}
+
 bool verify(std::string_view whsec_secret, std::string_view msg_id, std::int64_t timestamp,
             std::string_view body, std::string_view header_value) {
   auto key = secret_key(whsec_secret);

@@ -19,6 +19,11 @@ namespace keyflow {
 std::string sign(std::string_view whsec_secret, std::string_view msg_id, std::int64_t timestamp,
                  std::string_view body);
 
+// "v1a,<base64 Ed25519 signature>" of the same content, with a libsodium secret key
+// (crypto_sign_SECRETKEYBYTES). Throws std::invalid_argument for a key of another size.
+std::string sign_ed25519(std::string_view secret_key, std::string_view msg_id,
+                         std::int64_t timestamp, std::string_view body);
+
 // A receiver's check: true when any of the space-separated signatures in header_value is a
 // valid "v1," signature of the message. Compares in constant time; false for a malformed
 // secret or header.

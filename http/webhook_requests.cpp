@@ -7,13 +7,15 @@
 namespace keyflow::http {
 
 NewSubscription read_new_subscription(std::string_view body) {
-  const JsonInput in(body, {"url", "event_types", "project_id", "organization_id", "description"});
+  const JsonInput in(
+      body, {"url", "event_types", "project_id", "organization_id", "description", "ed25519"});
   NewSubscription request;
   request.url = in.required_string("url");
   request.event_types = in.optional_strings("event_types").value_or(std::vector<std::string>{});
   request.project_id = in.optional_id("project_id");
   request.organization_id = in.optional_id("organization_id");
   request.description = in.optional_string("description");
+  request.ed25519 = in.optional_bool("ed25519").value_or(false);
   return request;
 }
 

@@ -80,6 +80,7 @@ boost::json::object to_json(const WebhookSubscription& s) {
           {"description", json_or_null(s.description)},
           {"status", s.status},
           {"disabled_reason", json_or_null(s.disabled_reason)},
+          {"public_key", json_or_null(s.public_key)},
           {"created_at", format_timestamp(s.created_at)},
           {"updated_at", format_timestamp(s.updated_at)}};
 }

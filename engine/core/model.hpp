@@ -75,6 +75,7 @@ struct WebhookSubscription {
   std::optional<std::string> description;
   std::string status;                          // enabled, paused, disabled
   std::optional<std::string> disabled_reason;  // while disabled
+  std::optional<std::string> public_key;       // whpk_..., when deliveries are Ed25519-signed
   TimePoint created_at;
   TimePoint updated_at;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <sodium.h>
+
 #include "engine/core/errc.hpp"
 #include "engine/core/ids.hpp"
 #include "engine/core/validation.hpp"
@@ -150,6 +152,14 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
   sub.created_at = sub.updated_at = clock_.now();
   out.secret = generate_webhook_secret();
   const auto sealed = box_.seal(out.secret, kWebhookSecretContext);
+  SubscriptionStore::SigningKeyColumns signing;
+  if (request.ed25519) {
+    auto key = generate_webhook_signing_key();
+    signing.secret_key_sealed = box_.seal(key.secret_key, kWebhookSigningKeyContext);
+    sodium_memzero(key.secret_key.data(), key.secret_key.size());
+    sub.public_key = public_key_text(key.public_key);
+    signing.public_key = std::move(key.public_key);
+  }
 
   db_.transact([&](pqxx::work& txn) {
     if (const auto resolved =
@@ -168,7 +178,7 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
                                             std::to_string(max_per_organization_) +
                                             " webhook subscriptions; delete one first");
     }
-    SubscriptionStore::insert(txn, sub, sealed);
+    SubscriptionStore::insert(txn, sub, sealed, signing);
     append_event(txn, subscription_created(sub, actor));
   });
   return out;

@@ -19,6 +19,7 @@ struct NewSubscription {
   std::optional<std::string> organization_id;
   std::optional<std::string> project_id;
   std::optional<std::string> description;
+  bool ed25519 = false;  // deliveries also carry a v1a Ed25519 signature; public_key shows it
 };
 
 struct CreatedSubscription {

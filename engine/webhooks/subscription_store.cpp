@@ -1,6 +1,7 @@
 #include "engine/webhooks/subscription_store.hpp"
 
 #include "engine/store/sql_values.hpp"
+#include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
 namespace {
@@ -8,7 +9,7 @@ namespace {
 constexpr const char* kColumns =
     "s.id::text, s.organization_id::text, s.project_id::text, s.url,"
     " array_to_json(s.event_types)::text, s.description, s.status, s.disabled_reason,"
-    " s.created_at, s.updated_at";
+    " s.created_at, s.updated_at, s.public_key";
 
 WebhookSubscription read(const pqxx::row& r) {
   WebhookSubscription s;
@@ -22,21 +23,27 @@ WebhookSubscription read(const pqxx::row& r) {
   s.disabled_reason = optional_text(r[7]);
   s.created_at = timestamp_of(r[8]);
   s.updated_at = timestamp_of(r[9]);
+  if (!r[10].is_null()) {
+    const pqxx::binarystring key(r[10]);
+    s.public_key = public_key_text(Bytes(key.data(), key.data() + key.size()));
+  }
   return s;
 }
 
 }  // namespace
 
 void SubscriptionStore::insert(pqxx::work& txn, const WebhookSubscription& s,
-                               const Bytes& secret_sealed) {
+                               const Bytes& secret_sealed, const SigningKeyColumns& signing) {
   txn.exec_params(
       "INSERT INTO webhook_subscriptions (id, organization_id, project_id, url, event_types,"
-      " secret_sealed, status, description, created_at, updated_at)"
+      " secret_sealed, status, description, created_at, updated_at, signing_key_sealed,"
+      " public_key)"
       " VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5::text[], $6, $7, $8, $9::timestamptz,"
-      "  $9::timestamptz)",
+      "  $9::timestamptz, $10::bytea, $11::bytea)",
       s.id, s.organization_id, s.project_id, s.url, text_array_literal(s.event_types),
       pqxx::binarystring(secret_sealed.data(), secret_sealed.size()), s.status, s.description,
-      sql_timestamp(s.created_at));
+      sql_timestamp(s.created_at), bytea_param(signing.secret_key_sealed),
+      bytea_param(signing.public_key));
 }
 
 std::optional<WebhookSubscription> SubscriptionStore::find(pqxx::work& txn, const std::string& id,

@@ -17,9 +17,14 @@ namespace keyflow {
 // subscriptions are never found.
 class SubscriptionStore {
  public:
+  // The Ed25519 key pair's columns; both unset for a subscription signed with HMAC alone.
+  struct SigningKeyColumns {
+    std::optional<Bytes> secret_key_sealed;
+    std::optional<Bytes> public_key;
+  };
   // secret_sealed: the whsec_ secret under the master key (engine/webhooks/webhook_secret.hpp).
   static void insert(pqxx::work& txn, const WebhookSubscription& subscription,
-                     const Bytes& secret_sealed);
+                     const Bytes& secret_sealed, const SigningKeyColumns& signing = {});
 
   // FOR UPDATE when `for_update`: a change holds the row until it commits.
   static std::optional<WebhookSubscription> find(pqxx::work& txn, const std::string& id,

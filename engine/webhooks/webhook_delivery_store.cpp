@@ -87,7 +87,7 @@ std::vector<DueWebhookDelivery> WebhookDeliveryStore::lock_due(pqxx::work& txn,
   const auto rows = txn.exec_params(
       "SELECT d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
       "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
-      "   THEN s.previous_secret_sealed END"
+      "   THEN s.previous_secret_sealed END, s.signing_key_sealed"
       "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
       " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
       "   AND d.next_attempt_at <= $2::timestamptz"
@@ -99,18 +99,20 @@ std::vector<DueWebhookDelivery> WebhookDeliveryStore::lock_due(pqxx::work& txn,
   due.reserve(rows.size());
   for (const auto& row : rows) {
     const pqxx::binarystring sealed(row[5]);
-    std::optional<Bytes> previous;
-    if (!row[6].is_null()) {
-      const pqxx::binarystring b(row[6]);
-      previous = Bytes(b.data(), b.data() + b.size());
-    }
+    const auto optional_bytes = [](const pqxx::field& f) -> std::optional<Bytes> {
+      if (f.is_null()) return std::nullopt;
+      const pqxx::binarystring b(f);
+      return Bytes(b.data(), b.data() + b.size());
+    };
+    auto previous = optional_bytes(row[6]);
     due.push_back({.id = row[0].c_str(),
                    .subscription_id = row[1].c_str(),
                    .attempt = row[2].as<int>() + 1,
                    .body = row[3].c_str(),
                    .url = row[4].c_str(),
                    .secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size()),
-                   .previous_secret_sealed = std::move(previous)});
+                   .previous_secret_sealed = std::move(previous),
+                   .signing_key_sealed = optional_bytes(row[7])});
   }
   return due;
 }

@@ -33,6 +33,7 @@ struct DueWebhookDelivery {
   std::string url;
   Bytes secret_sealed;
   std::optional<Bytes> previous_secret_sealed;  // while a secret rotation overlaps
+  std::optional<Bytes> signing_key_sealed;      // the Ed25519 secret key, when it has one
 };
 
 // SQL for webhook_deliveries and webhook_attempts (schemas/sql/001_initial.sql), and nothing

@@ -15,4 +15,17 @@ std::string generate_webhook_secret() {
   return "whsec_" + base64_encode(bytes);
 }
 
+WebhookSigningKey generate_webhook_signing_key() {
+  WebhookSigningKey key;
+  key.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  key.public_key.resize(crypto_sign_PUBLICKEYBYTES);
+  crypto_sign_keypair(key.public_key.data(),
+                      reinterpret_cast<unsigned char*>(key.secret_key.data()));
+  return key;
+}
+
+std::string public_key_text(const Bytes& public_key) {
+  return "whpk_" + base64_encode(public_key);
+}
+
 }  // namespace keyflow

@@ -36,3 +36,9 @@ CREATE INDEX webhook_deliveries_by_subscription
 -- Finished deliveries oldest first, for retention.
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (updated_at)
   WHERE status IN ('succeeded', 'dead');
+
+-- Ed25519 signing (Standard Webhooks v1a): the subscription's secret key sealed under the
+-- master key, and its public key, which receivers verify with.
+ALTER TABLE webhook_subscriptions
+  ADD COLUMN signing_key_sealed bytea,
+  ADD COLUMN public_key bytea CHECK (octet_length(public_key) = 32);

@@ -15,6 +15,7 @@
 #include "consumers/delivery_fanout.hpp"
 #include "consumers/webhook_deliverer.hpp"
 #include "consumers/webhook_signature.hpp"
+#include "engine/core/encoding.hpp"
 #include "engine/core/ids.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/crypto/master_key.hpp"
@@ -600,6 +601,43 @@ TEST_F(WebhookDeliveryTest, DuringASecretRotationsOverlapBothSecretsSign) {
   EXPECT_TRUE(test::standard_webhooks_accepts(again.secret, request));
   EXPECT_FALSE(test::standard_webhooks_accepts(rotated.secret, request));
   EXPECT_FALSE(test::standard_webhooks_accepts(subscription.secret, request));
+}
+
+// "ed25519": true: every delivery carries a v1a signature beside the v1 one, which an
+// independent Ed25519 verifier accepts with the subscription's public key, and no other key.
+TEST_F(WebhookDeliveryTest, AnEd25519SubscriptionsDeliveriesCarryAVerifiableV1aSignature) {
+  SubscriptionService subscriptions(pool, master_key, clock, DestinationPolicy(true, {}));
+  NewSubscription request;
+  request.url = receiver.url();
+  request.ed25519 = true;
+  const auto created = subscriptions.create(Actor::admin(), request);
+  ASSERT_TRUE(created.subscription.public_key);
+  const auto& public_key = *created.subscription.public_key;
+  EXPECT_TRUE(public_key.starts_with("whpk_"));
+  EXPECT_EQ(base64_decode(public_key.substr(5))->size(), 32u);
+  EXPECT_EQ(subscriptions.get(Actor::admin(), created.subscription.id).public_key, public_key);
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  const auto request_seen = receiver.requests().at(0);
+  const auto signatures = request_seen.header("webhook-signature");
+  EXPECT_NE(signatures.find("v1a,"), std::string::npos) << signatures;
+  EXPECT_TRUE(test::standard_webhooks_accepts(created.secret, request_seen)) << signatures;
+  EXPECT_TRUE(test::standard_webhooks_accepts_ed25519(public_key, request_seen)) << signatures;
+  NewSubscription other;
+  other.url = receiver.url("/other");
+  other.ed25519 = true;
+  const auto stranger = subscriptions.create(Actor::admin(), other).subscription.public_key;
+  EXPECT_FALSE(test::standard_webhooks_accepts_ed25519(*stranger, request_seen));
+  auto tampered = request_seen;
+  tampered.body += " ";
+  EXPECT_FALSE(test::standard_webhooks_accepts_ed25519(public_key, tampered));
+  // The secret key is stored sealed, never as its 64 raw bytes.
+  EXPECT_EQ(
+      count("SELECT count(*) FROM webhook_subscriptions WHERE octet_length(signing_key_sealed)"
+            " <= 64"),
+      0);
 }
 
 }  // namespace

@@ -76,6 +76,14 @@ TEST_F(WebhookSubscriptionsTest, EachRouteServesBothPrefixesAndNeverShowsTheSecr
     EXPECT_EQ(ids_in(listed), std::set<std::string>{id});
     EXPECT_EQ(listed.body.find("whsec_"), std::string::npos);
   }
+  EXPECT_TRUE(created.at("public_key").is_null());
+  const auto signed_too =
+      subscribe(manager_a, {{"url", "https://hooks.example.com/signed"}, {"ed25519", true}});
+  EXPECT_TRUE(signed_too.at("public_key").as_string().starts_with("whpk_"));
+  expect_error(
+      server.client(manager_a).post("/v1/webhooks/subscriptions",
+                                    {{"url", "https://hooks.example.com/x"}, {"ed25519", "yes"}}),
+      422, "invalid_request", "ed25519");
   const auto patched = server.client(manager_a).patch("/api/v1/webhooks/subscriptions/" + id,
                                                       {{"description", nullptr}});
   ASSERT_EQ(patched.status, 200) << patched.body;
