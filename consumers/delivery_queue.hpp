@@ -1,12 +1,15 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "consumers/delivery_outcome.hpp"
+#include "consumers/retry_schedule.hpp"
 #include "consumers/webhook_client.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/store/delivery_attempts.hpp"
@@ -19,6 +22,8 @@ struct DeliveryClaim {
   std::string group;        // deliveries of one group share a concurrency cap (an endpoint)
   TimePoint lease_until;    // the lease we set: proof that the delivery is still ours
   int attempt = 0;          // the number of this attempt, 1 for the first
+  // The subscription's own retry schedule; null: the sender's.
+  std::shared_ptr<const RetrySchedule> retry;
 };
 
 // A claimed delivery, opened: what to POST and the secret to sign it with. When it cannot be
@@ -45,6 +50,10 @@ struct DeliveryResult {
 // What the attempt logs record of finished attempts.
 std::vector<DeliveryAttempt> attempts_of(const std::vector<DeliveryResult>& results);
 
+// Whether the sender takes one more delivery of `group` this round: under its concurrency cap,
+// and under rate_limit attempts a second when the group has one. Counts what it admits.
+using AdmitDelivery = std::function<bool(const std::string& group, std::optional<int> rate_limit)>;
+
 // Where a DeliverySender's work comes from and where its attempts go: the event fan-out's
 // webhook_deliveries, or the rotation webhooks' rotation_deliveries. Implementations hold the
 // SQL; the sender holds the sending, the concurrency caps and the retry decisions.
@@ -55,10 +64,10 @@ class DeliveryQueue {
   virtual std::string_view name() const = 0;  // for logs: "deliver", "rotation webhooks"
 
   // Claims at most `limit` due deliveries, leasing them until lease_until, skipping groups in
-  // `saturated` and any for which admit(group) says no (it counts what it admits).
+  // `saturated` and any that admit says no to.
   virtual std::vector<DueDelivery> claim(TimePoint now, TimePoint lease_until, std::size_t limit,
                                          const std::vector<std::string>& saturated,
-                                         const std::function<bool(const std::string&)>& admit) = 0;
+                                         const AdmitDelivery& admit) = 0;
 
   // Records the attempts and each delivery's new state in one transaction; throws on
   // database errors (nothing is recorded then).

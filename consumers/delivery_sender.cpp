@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <optional>
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "consumers/delivery_outcome.hpp"
-#include "consumers/webhook_signature.hpp"
+#include "consumers/signed_request.hpp"
 
 namespace keyflow {
 namespace {
@@ -27,9 +26,7 @@ DeliverySender::DeliverySender(DeliveryQueue& queue, WebhookClient& client, cons
       schedule_(options_.retry) {}
 
 double DeliverySender::jitter() const {
-  if (options_.jitter) return options_.jitter();
-  constexpr std::uint32_t kSteps = 1u << 30;
-  return static_cast<double>(randombytes_uniform(kSteps)) / kSteps;
+  return options_.jitter ? options_.jitter() : random_jitter();
 }
 
 void DeliverySender::wake() {
@@ -47,12 +44,25 @@ std::size_t DeliverySender::dispatch_due() {
   for (const auto& [group, count] : in_flight_by_group_) {
     if (count >= options_.max_in_flight_per_subscription) saturated.push_back(group);
   }
+  for (auto it = rate_limits_.begin(); it != rate_limits_.end();) {
+    if (it->second.full(now)) {
+      it = rate_limits_.erase(it);  // idle for a second: forget it
+      continue;
+    }
+    if (it->second.empty(now)) saturated.push_back(it->first);
+    ++it;
+  }
   std::unordered_map<std::string, std::size_t> taken;
-  const auto admit = [&](const std::string& group) {
+  const auto admit = [&](const std::string& group, std::optional<int> rate_limit) {
     const auto it = in_flight_by_group_.find(group);
     const auto busy = it == in_flight_by_group_.end() ? 0 : it->second;
     auto& count = taken[group];
     if (busy + count >= options_.max_in_flight_per_subscription) return false;
+    if (rate_limit) {
+      auto bucket = rate_limits_.try_emplace(group, *rate_limit, now).first;
+      if (bucket->second.rate() != *rate_limit) bucket->second = TokenBucket(*rate_limit, now);
+      if (!bucket->second.take(now)) return false;
+    }
     ++count;
     return true;
   };
@@ -82,38 +92,12 @@ void DeliverySender::start(DueDelivery due, TimePoint now) {
     finish_without_sending(std::move(due.claim), now, std::move(due.error));
     return;
   }
-  const auto timestamp =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  std::string signature;
-  try {
-    signature = sign(due.secret, due.claim.delivery_id, timestamp, due.body);
-    // Standard Webhooks: several space-separated signatures, any of which may verify.
-    if (!due.previous_secret.empty()) {
-      signature += " " + sign(due.previous_secret, due.claim.delivery_id, timestamp, due.body);
-    }
-    if (!due.signing_key.empty()) {
-      signature += " " + sign_ed25519(due.signing_key, due.claim.delivery_id, timestamp, due.body);
-    }
-  } catch (const std::invalid_argument&) {
-    signature.clear();
-  }
-  sodium_memzero(due.secret.data(), due.secret.size());
-  sodium_memzero(due.previous_secret.data(), due.previous_secret.size());
-  sodium_memzero(due.signing_key.data(), due.signing_key.size());
-  if (signature.empty()) {
+  auto request = signed_request(due, now, options_.user_agent);
+  if (!request) {
     finish_without_sending(std::move(due.claim), now, "the signing secret is malformed");
     return;
   }
-
-  WebhookRequest request;
-  request.url = std::move(due.url);
-  request.headers = {
-      {"webhook-id", due.claim.delivery_id},       {"webhook-timestamp", std::to_string(timestamp)},
-      {"webhook-signature", std::move(signature)}, {"content-type", "application/json"},
-      {"user-agent", options_.user_agent},
-  };
-  request.body = std::move(due.body);
-  client_.post(std::move(request),
+  client_.post(std::move(*request),
                [mailbox = mailbox_, claim = std::move(due.claim), now](WebhookResponse response) {
                  {
                    std::lock_guard lock(mailbox->mutex);
@@ -133,8 +117,9 @@ std::size_t DeliverySender::record_finished() {
   const auto now = clock_.now();
   std::vector<DeliveryResult> results;
   for (const auto& f : batch) {
+    const auto& schedule = f.claim.retry ? *f.claim.retry : schedule_;
     results.push_back({f.claim, f.attempted_at, f.response,
-                       decide_outcome(f.response, f.claim.attempt, now, schedule_, jitter())});
+                       decide_outcome(f.response, f.claim.attempt, now, schedule, jitter())});
   }
   try {
     queue_.record(results, now);

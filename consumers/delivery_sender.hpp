@@ -15,6 +15,7 @@
 #include "consumers/retry_schedule.hpp"
 #include "consumers/webhook_client.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/core/token_bucket.hpp"
 
 namespace keyflow {
 
@@ -99,6 +100,9 @@ class DeliverySender {
   // Owned by the sending thread.
   std::unordered_map<std::string, std::size_t> in_flight_by_group_;
   std::unordered_map<std::string, TimePoint> leases_;  // delivery id -> lease_until
+  // Groups with a rate limit that sent within the last second. Per sender: with several
+  // deliver processes, each may send up to the limit.
+  std::unordered_map<std::string, TokenBucket> rate_limits_;
   std::size_t in_flight_total_ = 0;
 };
 

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <sodium.h>
+
 #include "outbox/outbox_retention.hpp"
 
 namespace keyflow {
@@ -53,6 +55,11 @@ std::optional<std::chrono::milliseconds> RetrySchedule::delay_before(int next_at
   const double j = std::clamp(jitter, 0.0, 1.0);
   const auto base = static_cast<double>(base_delay(next_attempt).count());
   return std::chrono::milliseconds(static_cast<std::int64_t>(base * (0.8 + 0.4 * j)));
+}
+
+double random_jitter() {
+  constexpr std::uint32_t kSteps = 1u << 30;
+  return static_cast<double>(randombytes_uniform(kSteps)) / kSteps;
 }
 
 }  // namespace keyflow

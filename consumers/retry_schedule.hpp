@@ -40,4 +40,7 @@ class RetrySchedule {
   Delays delays_;
 };
 
+// A jitter fraction in [0, 1) from libsodium's random numbers.
+double random_jitter();
+
 }  // namespace keyflow

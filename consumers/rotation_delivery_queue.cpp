@@ -9,10 +9,10 @@
 
 namespace keyflow {
 
-std::vector<DueDelivery> RotationDeliveryQueue::claim(
-    TimePoint now, TimePoint lease_until, std::size_t limit,
-    const std::vector<std::string>& saturated,
-    const std::function<bool(const std::string&)>& admit) {
+std::vector<DueDelivery> RotationDeliveryQueue::claim(TimePoint now, TimePoint lease_until,
+                                                      std::size_t limit,
+                                                      const std::vector<std::string>& saturated,
+                                                      const AdmitDelivery& admit) {
   return pool_.transact([&](pqxx::work& txn) {
     commit_without_waiting_for_disk(txn);
     std::vector<DueDelivery> due;
@@ -21,12 +21,12 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(
     for (const auto& candidate :
          RotationDeliveryStore::due_candidates(txn, now, limit, saturated)) {
       // One group per destination URL, so that one slow owner cannot take every slot.
-      if (admit(candidate.url)) picked.push_back(candidate.id);
+      if (admit(candidate.url, std::nullopt)) picked.push_back(candidate.id);
     }
     for (auto& row : RotationDeliveryStore::lock_due(txn, picked, now)) {
       ids.push_back(row.id);
       DueDelivery d;
-      d.claim = {row.id, row.url, lease_until, row.attempt};
+      d.claim = {row.id, row.url, lease_until, row.attempt, nullptr};
       d.url = row.url;
       std::optional<std::string> secret;
       if (row.secret_sealed) secret = box_.open(*row.secret_sealed, kRotationSecretContext);

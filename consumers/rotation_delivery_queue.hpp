@@ -18,7 +18,7 @@ class RotationDeliveryQueue final : public DeliveryQueue {
   std::string_view name() const override { return "rotation webhooks"; }
   std::vector<DueDelivery> claim(TimePoint now, TimePoint lease_until, std::size_t limit,
                                  const std::vector<std::string>& saturated,
-                                 const std::function<bool(const std::string&)>& admit) override;
+                                 const AdmitDelivery& admit) override;
   void record(const std::vector<DeliveryResult>& results, TimePoint now) override;
   void release(const std::vector<std::pair<std::string, TimePoint>>& leases) override;
 

@@ -264,7 +264,8 @@ struct WebhookClient::Impl {
     req.prepare_payload();
 
     for (int round = 0; round < 2; ++round) {
-      auto conn = self->take_idle(target->pool_key);
+      // The second round is on a new connection: other idle ones may be as stale.
+      auto conn = round == 0 ? self->take_idle(target->pool_key) : nullptr;
       const bool reused = conn != nullptr;
       if (!conn) {
         conn = co_await connect(self, *target, deadline, error);

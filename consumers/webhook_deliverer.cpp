@@ -103,7 +103,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     sender_options.max_in_flight = options_.max_in_flight;
     sender_options.max_in_flight_per_subscription = options_.max_in_flight_per_subscription;
     sender_options.poll_interval = options_.poll_interval;
-    WebhookDeliveryQueue queue(pool_, master_key_);
+    WebhookDeliveryQueue queue(pool_, master_key_, options_.disable_after);
     DeliverySender sender(queue, client, clock_, sender_options);
     DeliveryFanout fanout(pool_, clock_);
 

@@ -32,6 +32,8 @@ struct DeliverOptions {
   // (KEYFLOW_WEBHOOK_RETENTION); zero keeps them.
   std::chrono::seconds retention{std::chrono::hours(24 * 30)};
   std::chrono::milliseconds retention_interval{60000};
+  // A subscription whose receiver fails every attempt this long is disabled.
+  std::chrono::seconds disable_after{std::chrono::hours(24 * 5)};
   std::string ca_file;                                 // extra trust anchors for HTTPS
   std::map<std::string, std::string> kafka_overrides;  // librdkafka properties
 };

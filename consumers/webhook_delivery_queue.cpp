@@ -1,78 +1,120 @@
 #include "consumers/webhook_delivery_queue.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
 #include "engine/store/sql_values.hpp"
-#include "engine/webhooks/subscription_service.hpp"
 #include "engine/webhooks/webhook_delivery_store.hpp"
 #include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
+namespace {
 
-std::vector<DueDelivery> WebhookDeliveryQueue::claim(
-    TimePoint now, TimePoint lease_until, std::size_t limit,
-    const std::vector<std::string>& saturated,
-    const std::function<bool(const std::string&)>& admit) {
+// The subscription's schedule as the sender uses it; the service let only valid ones in.
+std::shared_ptr<const RetrySchedule> retry_schedule_of(const std::vector<int>& seconds) {
+  RetrySchedule::Delays delays;
+  for (const int s : seconds)
+    delays.emplace_back(std::chrono::seconds(s));
+  try {
+    return std::make_shared<const RetrySchedule>(std::move(delays));
+  } catch (const std::invalid_argument&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lease_until) {
+  DueDelivery d;
+  d.claim = {row.id, row.subscription_id, lease_until, row.attempt, nullptr};
+  if (row.retry_schedule) d.claim.retry = retry_schedule_of(*row.retry_schedule);
+  d.url = std::move(row.url);
+  d.body = std::move(row.body);
+  auto secret = box.open(row.secret_sealed, kWebhookSecretContext);
+  std::optional<std::string> previous;
+  if (row.previous_secret_sealed) {
+    previous = box.open(*row.previous_secret_sealed, kWebhookSecretContext);
+  }
+  std::optional<std::string> signing_key;
+  if (row.signing_key_sealed) {
+    signing_key = box.open(*row.signing_key_sealed, kWebhookSigningKeyContext);
+  }
+  if (secret && (previous || !row.previous_secret_sealed) &&
+      (signing_key || !row.signing_key_sealed)) {
+    d.secret = std::move(*secret);
+    if (previous) d.previous_secret = std::move(*previous);
+    if (signing_key) d.signing_key = std::move(*signing_key);
+  } else {
+    d.error = "cannot decrypt the subscription's signing secret (wrong master key?)";
+  }
+  return d;
+}
+
+std::vector<DueDelivery> WebhookDeliveryQueue::claim(TimePoint now, TimePoint lease_until,
+                                                     std::size_t limit,
+                                                     const std::vector<std::string>& saturated,
+                                                     const AdmitDelivery& admit) {
   return pool_.transact([&](pqxx::work& txn) {
     commit_without_waiting_for_disk(txn);
     std::vector<std::string> picked;
     for (const auto& candidate : WebhookDeliveryStore::due_candidates(txn, now, limit, saturated)) {
       // One group per subscription, so that one slow endpoint cannot take every slot.
-      if (admit(candidate.subscription_id)) picked.push_back(candidate.id);
+      if (admit(candidate.subscription_id, candidate.rate_limit)) picked.push_back(candidate.id);
     }
     std::vector<DueDelivery> due;
     std::vector<std::string> ids;
     for (auto& row : WebhookDeliveryStore::lock_due(txn, picked, now)) {
-      DueDelivery d;
-      d.claim = {row.id, row.subscription_id, lease_until, row.attempt};
-      d.url = std::move(row.url);
-      d.body = std::move(row.body);
-      auto secret = box_.open(row.secret_sealed, kWebhookSecretContext);
-      std::optional<std::string> previous;
-      if (row.previous_secret_sealed) {
-        previous = box_.open(*row.previous_secret_sealed, kWebhookSecretContext);
-      }
-      std::optional<std::string> signing_key;
-      if (row.signing_key_sealed) {
-        signing_key = box_.open(*row.signing_key_sealed, kWebhookSigningKeyContext);
-      }
-      if (secret && (previous || !row.previous_secret_sealed) &&
-          (signing_key || !row.signing_key_sealed)) {
-        d.secret = std::move(*secret);
-        if (previous) d.previous_secret = std::move(*previous);
-        if (signing_key) d.signing_key = std::move(*signing_key);
-      } else {
-        d.error = "cannot decrypt the subscription's signing secret (wrong master key?)";
-      }
       ids.push_back(row.id);
-      due.push_back(std::move(d));
+      due.push_back(open_due(std::move(row), box_, lease_until));
     }
     WebhookDeliveryStore::lease(txn, ids, lease_until);
     return due;
   });
 }
 
-void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
-  const auto attempts = attempts_of(results);
-  std::vector<std::string> gone;
+std::vector<EndpointReport> endpoint_reports(const std::vector<DeliveryResult>& results) {
+  std::map<std::string, EndpointReport> by_subscription;
+  std::map<std::string, TimePoint> latest;
   for (const auto& r : results) {
-    if (r.outcome.endpoint_gone &&
-        std::find(gone.begin(), gone.end(), r.claim.group) == gone.end()) {
-      gone.push_back(r.claim.group);
+    auto& report = by_subscription[r.claim.group];
+    report.subscription_id = r.claim.group;
+    const bool succeeded = r.outcome.status == "succeeded";
+    if (!succeeded && (!report.failed || r.attempted_at < report.first_failure)) {
+      report.first_failure = r.attempted_at;
+    }
+    report.failed = report.failed || !succeeded;
+    report.dead = report.dead || r.outcome.status == "dead";
+    report.gone = report.gone || r.outcome.endpoint_gone;
+    const auto it = latest.find(r.claim.group);
+    if (it == latest.end() || r.attempted_at >= it->second) {
+      latest[r.claim.group] = r.attempted_at;
+      report.succeeded_last = succeeded;
     }
   }
-  const auto lost = pool_.transact([&](pqxx::work& txn) {
-    // A disabled subscription's event must not be lost in a crash: then this commit waits.
-    if (gone.empty()) commit_without_waiting_for_disk(txn);
-    if (!gone.empty()) {
-      const auto disabled = disable_subscriptions(txn, gone, "the receiver answered 410 Gone", now,
-                                                  Actor::system("deliver"));
-      if (disabled > 0) spdlog::warn("deliver: {} subscriptions disabled: 410 Gone", disabled);
-    }
-    return WebhookDeliveryStore::record_attempts(txn, attempts, now);
+  std::vector<EndpointReport> reports;
+  reports.reserve(by_subscription.size());
+  for (auto& [id, report] : by_subscription)
+    reports.push_back(std::move(report));
+  return reports;
+}
+
+void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
+  const auto attempts = attempts_of(results);
+  const auto reports = endpoint_reports(results);
+  const auto outcome = pool_.transact([&](pqxx::work& txn) {
+    const auto changes = apply_endpoint_health(txn, reports, now, disable_after_);
+    // Without events, losing this commit in a crash only repeats attempts; with them (a
+    // subscription disabled or recovered), the commit waits for the disk.
+    if (!changes.events()) commit_without_waiting_for_disk(txn);
+    return std::pair{WebhookDeliveryStore::record_attempts(txn, attempts, now), changes};
   });
+  const auto& [lost, changes] = outcome;
+  if (changes.disabled > 0) spdlog::warn("deliver: {} subscriptions disabled", changes.disabled);
+  if (changes.recovered > 0) {
+    spdlog::info("deliver: {} subscriptions answer again", changes.recovered);
+  }
   for (const auto& id : lost) {
     spdlog::warn("deliver: lease on {} ran out before its attempt was recorded", id);
   }

@@ -4,6 +4,8 @@
 #include "engine/crypto/master_key.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
+#include "engine/webhooks/endpoint_health.hpp"
+#include "engine/webhooks/webhook_delivery_store.hpp"
 
 namespace keyflow {
 
@@ -11,19 +13,32 @@ namespace keyflow {
 // the subscription's secret; only enabled subscriptions' deliveries are due.
 class WebhookDeliveryQueue final : public DeliveryQueue {
  public:
-  WebhookDeliveryQueue(ConnectionPool& pool, const MasterKey& master_key)
-      : pool_(pool), box_(master_key) {}
+  // A subscription whose receiver has failed every attempt for disable_after is disabled.
+  WebhookDeliveryQueue(ConnectionPool& pool, const MasterKey& master_key,
+                       std::chrono::seconds disable_after = kDefaultDisableAfter)
+      : pool_(pool), box_(master_key), disable_after_(disable_after) {}
+
+  static constexpr std::chrono::seconds kDefaultDisableAfter = std::chrono::hours(24 * 5);
 
   std::string_view name() const override { return "deliver"; }
   std::vector<DueDelivery> claim(TimePoint now, TimePoint lease_until, std::size_t limit,
                                  const std::vector<std::string>& saturated,
-                                 const std::function<bool(const std::string&)>& admit) override;
+                                 const AdmitDelivery& admit) override;
   void record(const std::vector<DeliveryResult>& results, TimePoint now) override;
   void release(const std::vector<std::pair<std::string, TimePoint>>& leases) override;
 
  private:
   ConnectionPool& pool_;
   SecretBox box_;
+  std::chrono::seconds disable_after_;
 };
+
+// A claimed row, its secrets opened; `error` says why it cannot be signed when one does not
+// open.
+DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lease_until);
+
+// How each subscription's receiver did in a batch of results: what apply_endpoint_health
+// (engine/webhooks/endpoint_health.hpp) keeps the failing streaks by.
+std::vector<EndpointReport> endpoint_reports(const std::vector<DeliveryResult>& results);
 
 }  // namespace keyflow

@@ -21,6 +21,7 @@ struct ApiContext {
   OrganizationService& organizations;
   SubscriptionService& subscriptions;
   DeliveryLog& deliveries;
+  TestEventSender& test_events;  // POST …/subscriptions/{id}/test
   ConnectionService& connections;
   EventLog& events;
   const Authenticator& auth;

@@ -38,11 +38,18 @@ void add_delivery_routes(Router& router, ApiContext& api) {
     return Response::of(status::accepted,
                         boost::json::object{{"queued", static_cast<std::uint64_t>(queued)}});
   });
+  // Answers once the attempt is recorded: 200 whatever the receiver answered.
+  auto test = guarded(api.auth, [&api](Request& req) {
+    read_empty_body(req.body);
+    return Response::of(status::ok, to_json(api.deliveries.send_test(*req.actor, req.param("id"),
+                                                                     api.test_events)));
+  });
   for (const std::string prefix : {"/v1", "/api/v1"}) {
     router.add(verb::get, prefix + "/webhooks/deliveries", list);
     router.add(verb::get, prefix + "/webhooks/deliveries/{id}", get);
     router.add(verb::post, prefix + "/webhooks/deliveries/{id}/retry", retry);
     router.add(verb::post, prefix + "/webhooks/subscriptions/{id}/recover", recover);
+    router.add(verb::post, prefix + "/webhooks/subscriptions/{id}/test", test);
   }
 }
 

@@ -182,6 +182,26 @@ std::optional<std::vector<std::string>> JsonInput::optional_strings(std::string_
   return out;
 }
 
+std::optional<std::vector<std::int64_t>> JsonInput::optional_ints(std::string_view name,
+                                                                  std::int64_t min,
+                                                                  std::int64_t max) const {
+  const auto* v = find(name);
+  if (v == nullptr) return std::nullopt;
+  const auto fail = [&] {
+    return Error(errc::invalid_argument,
+                 std::string(name) + " must be an array of integers between " +
+                     std::to_string(min) + " and " + std::to_string(max),
+                 std::string(name));
+  };
+  if (!v->is_array()) throw fail();
+  std::vector<std::int64_t> out;
+  for (const auto& item : v->as_array()) {
+    if (!item.is_int64() || item.as_int64() < min || item.as_int64() > max) throw fail();
+    out.push_back(item.as_int64());
+  }
+  return out;
+}
+
 std::optional<std::vector<std::string>> JsonInput::optional_string_list(
     std::string_view name) const {
   const auto* v = find(name);

@@ -38,6 +38,9 @@ class JsonInput {
   std::optional<TimePoint> optional_time(std::string_view name) const;
   // nullopt when absent; an array of strings otherwise.
   std::optional<std::vector<std::string>> optional_strings(std::string_view name) const;
+  // nullopt when absent; an array of integers, each in [min, max], otherwise.
+  std::optional<std::vector<std::int64_t>> optional_ints(std::string_view name, std::int64_t min,
+                                                         std::int64_t max) const;
   // As optional_strings, or one string of comma-separated items ("READ,CREATE"), trimmed.
   std::optional<std::vector<std::string>> optional_string_list(std::string_view name) const;
 

@@ -5,10 +5,25 @@
 #include "http/query_params.hpp"
 
 namespace keyflow::http {
+namespace {
+
+std::optional<std::vector<int>> retry_schedule_of(const JsonInput& in) {
+  const auto delays = in.optional_ints("retry_schedule", 0, 86400);
+  if (!delays) return std::nullopt;
+  return std::vector<int>(delays->begin(), delays->end());
+}
+
+std::optional<int> rate_limit_of(const JsonInput& in) {
+  const auto limit = in.optional_int("rate_limit", 1, 10000);
+  if (!limit) return std::nullopt;
+  return static_cast<int>(*limit);
+}
+
+}  // namespace
 
 NewSubscription read_new_subscription(std::string_view body) {
-  const JsonInput in(
-      body, {"url", "event_types", "project_id", "organization_id", "description", "ed25519"});
+  const JsonInput in(body, {"url", "event_types", "project_id", "organization_id", "description",
+                            "ed25519", "retry_schedule", "rate_limit"});
   NewSubscription request;
   request.url = in.required_string("url");
   request.event_types = in.optional_strings("event_types").value_or(std::vector<std::string>{});
@@ -16,11 +31,14 @@ NewSubscription read_new_subscription(std::string_view body) {
   request.organization_id = in.optional_id("organization_id");
   request.description = in.optional_string("description");
   request.ed25519 = in.optional_bool("ed25519").value_or(false);
+  request.retry_schedule = retry_schedule_of(in);
+  request.rate_limit = rate_limit_of(in);
   return request;
 }
 
 SubscriptionPatch read_subscription_patch(std::string_view body) {
-  const JsonInput in(body, {"url", "event_types", "description", "enabled", "status"});
+  const JsonInput in(body, {"url", "event_types", "description", "enabled", "status",
+                            "retry_schedule", "rate_limit"});
   SubscriptionPatch patch;
   patch.url = in.optional_string("url");
   patch.event_types = in.optional_strings("event_types");
@@ -28,6 +46,8 @@ SubscriptionPatch read_subscription_patch(std::string_view body) {
   if (in.has("description")) patch.description = in.optional_string("description");
   patch.enabled = in.optional_bool("enabled");
   patch.status = in.optional_string("status");
+  if (in.has("retry_schedule")) patch.retry_schedule = retry_schedule_of(in);
+  if (in.has("rate_limit")) patch.rate_limit = rate_limit_of(in);
   return patch;
 }
 

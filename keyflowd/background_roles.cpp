@@ -13,6 +13,7 @@ DeliverOptions deliver_options(const Config& config, const std::string& database
   options.destinations = config.webhook_destinations();
   options.retry = config.webhook_retry;
   options.retention = config.webhook_retention;
+  options.disable_after = config.webhook_disable_after;
   return options;
 }
 

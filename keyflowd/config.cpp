@@ -102,6 +102,8 @@ const std::vector<Setting>& settings() {
        duration_setting(&Config::outbox_retention)},
       {"KEYFLOW_WEBHOOK_RETENTION", "--webhook-retention",
        duration_setting(&Config::webhook_retention)},
+      {"KEYFLOW_WEBHOOK_DISABLE_AFTER", "--webhook-disable-after",
+       duration_setting(&Config::webhook_disable_after)},
       {"KEYFLOW_EXPIRY_WARNING", "--expiry-warning", duration_setting(&Config::expiry_warning)},
       {"KEYFLOW_ROTATION_GRACE", "--rotation-grace", duration_setting(&Config::rotation_grace)},
       {"KEYFLOW_ROTATION_GRACE_EXTENSION", "--rotation-grace-extension",

@@ -30,6 +30,9 @@ struct Config {
   RetrySchedule webhook_retry;
   // KEYFLOW_WEBHOOK_RETENTION: how long finished deliveries and their attempts are kept.
   std::chrono::seconds webhook_retention{30 * 24 * 3600};
+  // KEYFLOW_WEBHOOK_DISABLE_AFTER: a subscription whose receiver fails every attempt this long
+  // is disabled.
+  std::chrono::seconds webhook_disable_after{5 * 24 * 3600};
   std::string kafka_bootstrap_file;  // KEYFLOW_KAFKA_BOOTSTRAP_FILE
   std::string log_level = "info";    // KEYFLOW_LOG_LEVEL, --log-level
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept

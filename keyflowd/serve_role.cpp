@@ -20,6 +20,19 @@ http::ServerOptions server_options(const Config& config) {
   return limits;
 }
 
+WebhookClient::Options webhook_client_options(const Config& config) {
+  WebhookClient::Options options;
+  options.destinations = config.webhook_destinations();
+  return options;
+}
+
+WebhookTestSender::Options test_event_options(const Config& config) {
+  WebhookTestSender::Options options;
+  options.retry = config.webhook_retry;
+  options.disable_after = config.webhook_disable_after;
+  return options;
+}
+
 void flush_usage(KeyService& keys) {
   try {
     keys.flush_usage();
@@ -49,6 +62,7 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
            organizations_,
            subscriptions_,
            deliveries_,
+           test_events_,
            connections_,
            event_log_,
            auth_,
@@ -57,6 +71,9 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
            [this, relay_ready = std::move(relay_ready)] {
              return probe_.reachable() && relay_ready();
            }},
+      webhook_client_(io_.get_executor(), webhook_client_options(config)),
+      test_events_(core.pool, core.master_key, webhook_client_, core.clock,
+                   test_event_options(config)),
       server_(io_, workers_, router_, core.metrics, server_options(config)) {
   if (config.admin_token.empty())
     spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");

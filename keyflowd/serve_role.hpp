@@ -7,6 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "consumers/webhook_client.hpp"
+#include "consumers/webhook_test_sender.hpp"
 #include "engine/connections/connection_service.hpp"
 #include "engine/events/event_log.hpp"
 #include "engine/tenancy/organization_service.hpp"
@@ -51,6 +53,9 @@ class ServeRole {
   http::ApiContext api_;
   http::Router router_;
   boost::asio::io_context io_;
+  // Test events are POSTed from here, on the server's I/O thread.
+  WebhookClient webhook_client_;
+  WebhookTestSender test_events_;
   boost::asio::thread_pool workers_{8};
   http::Server server_;
   std::jthread coherence_thread_;

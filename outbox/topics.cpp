@@ -12,6 +12,8 @@ const std::vector<std::string>& all_topics() {
       topic_for_aggregate("event_write_key"),
       topic_for_aggregate("connection"),
       topic_for_aggregate("webhook_subscription"),
+      // The deliverer's operational events about receivers, keyed by subscription id.
+      topic_for_aggregate("webhook"),
   };
   return topics;
 }

@@ -14,6 +14,18 @@ boost::json::value json_or_null(const std::optional<TimePoint>& v) {
   return v ? boost::json::value(format_timestamp(*v)) : boost::json::value(nullptr);
 }
 
+boost::json::value json_or_null(const std::optional<int>& v) {
+  return v ? boost::json::value(*v) : boost::json::value(nullptr);
+}
+
+boost::json::value json_or_null(const std::optional<std::vector<int>>& v) {
+  if (!v) return nullptr;
+  boost::json::array out;
+  for (const int n : *v)
+    out.emplace_back(n);
+  return out;
+}
+
 static boost::json::array to_array(const std::vector<std::string>& items) {
   boost::json::array out;
   for (const auto& s : items)
@@ -81,6 +93,8 @@ boost::json::object to_json(const WebhookSubscription& s) {
           {"status", s.status},
           {"disabled_reason", json_or_null(s.disabled_reason)},
           {"public_key", json_or_null(s.public_key)},
+          {"retry_schedule", json_or_null(s.retry_schedule)},
+          {"rate_limit", json_or_null(s.rate_limit)},
           {"created_at", format_timestamp(s.created_at)},
           {"updated_at", format_timestamp(s.updated_at)}};
 }

@@ -20,5 +20,7 @@ boost::json::object to_json(const Actor& actor);
 
 boost::json::value json_or_null(const std::optional<std::string>& v);
 boost::json::value json_or_null(const std::optional<TimePoint>& v);
+boost::json::value json_or_null(const std::optional<int>& v);
+boost::json::value json_or_null(const std::optional<std::vector<int>>& v);
 
 }  // namespace keyflow

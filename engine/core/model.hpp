@@ -76,6 +76,9 @@ struct WebhookSubscription {
   std::string status;                          // enabled, paused, disabled
   std::optional<std::string> disabled_reason;  // while disabled
   std::optional<std::string> public_key;       // whpk_..., when deliveries are Ed25519-signed
+  // Seconds before each attempt, the first 0; none: the deployment's schedule.
+  std::optional<std::vector<int>> retry_schedule;
+  std::optional<int> rate_limit;  // attempts a second, at most; none: no limit
   TimePoint created_at;
   TimePoint updated_at;
 };

@@ -78,6 +78,8 @@ const std::vector<std::string>& known_event_types() {
                                                  "webhook_subscription.created",
                                                  "webhook_subscription.updated",
                                                  "webhook_subscription.deleted",
+                                                 "webhook.endpoint_disabled",
+                                                 "webhook.endpoint_recovered",
                                                  "connection.created",
                                                  "connection.deleted"};
   return types;

@@ -40,6 +40,26 @@ std::vector<std::string> json_string_array(const pqxx::field& f) {
   return out;
 }
 
+std::vector<int> json_int_array(const pqxx::field& f) {
+  std::vector<int> out;
+  if (f.is_null()) return out;
+  const auto parsed = boost::json::parse(f.c_str());
+  for (const auto& v : parsed.as_array()) {
+    out.push_back(static_cast<int>(v.as_int64()));
+  }
+  return out;
+}
+
+std::optional<std::string> int_array_param(const std::optional<std::vector<int>>& items) {
+  if (!items) return std::nullopt;
+  std::string out = "{";
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string((*items)[i]);
+  }
+  return out + "}";
+}
+
 std::string text_array_literal(const std::vector<std::string>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {

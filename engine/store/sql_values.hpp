@@ -19,6 +19,7 @@ TimePoint timestamp_of(const pqxx::field& f);  // a NOT NULL timestamptz
 std::optional<TimePoint> optional_timestamp(const pqxx::field& f);
 std::optional<int> optional_int(const pqxx::field& f);
 std::vector<std::string> json_string_array(const pqxx::field& f);  // from array_to_json(col)
+std::vector<int> json_int_array(const pqxx::field& f);             // from array_to_json(col)
 
 // A text[] literal ({"a","b"}) with every element quoted and escaped.
 std::string text_array_literal(const std::vector<std::string>& items);
@@ -29,6 +30,9 @@ std::string sql_timestamp(TimePoint t);
 
 // Parameters for nullable columns: libpqxx 6.4 sends a null pointer as SQL NULL.
 std::optional<std::string> timestamp_param(const std::optional<TimePoint>& t);
+
+// A nullable integer[] parameter ({0,5,300}).
+std::optional<std::string> int_array_param(const std::optional<std::vector<int>>& items);
 
 // A nullable bytea parameter, as PostgreSQL's hex input form ("\\x0a1b...").
 std::optional<std::string> bytea_param(const std::optional<std::vector<std::uint8_t>>& bytes);

@@ -19,10 +19,6 @@ namespace {
 
 constexpr int kRecoveryBatch = 500;
 
-boost::json::value json_or_null(const std::optional<int>& v) {
-  return v ? boost::json::value(*v) : boost::json::value(nullptr);
-}
-
 void require_delivery_id(const std::string& id) {
   if (!is_delivery_id(id)) {
     throw Error(errc::invalid_argument, "id must be a delivery id (msg_ and 27 letters or digits)",
@@ -97,7 +93,9 @@ DeliveryPage DeliveryLog::list(const Actor& actor, const DeliveryListRequest& re
       *request.status != "dead") {
     throw Error(errc::invalid_argument, "status must be pending, succeeded or dead", "status");
   }
-  if (request.event_type) require_event_types({*request.event_type});
+  if (request.event_type && *request.event_type != kTestEventType) {
+    require_event_types({*request.event_type});
+  }
   if (request.subscription_id) require_id(*request.subscription_id, "subscription_id");
   WebhookDeliveryStore::LogQuery query;
   query.subscription_id = request.subscription_id;
@@ -162,6 +160,15 @@ std::size_t DeliveryLog::recover(const Actor& actor, const std::string& subscrip
     if (n < static_cast<std::size_t>(kRecoveryBatch)) break;
   }
   return total;
+}
+
+DeliveryDetail DeliveryLog::send_test(const Actor& actor, const std::string& subscription_id,
+                                      TestEventSender& sender) {
+  require_id(subscription_id, "id");
+  db_.transact([&](pqxx::work& txn) {
+    require_subscription_access(actor, Permission::manage, subscription_of(txn, subscription_id));
+  });
+  return get(actor, sender.send_test_event(subscription_id));
 }
 
 }  // namespace keyflow

@@ -57,6 +57,16 @@ struct DeliveryPage {
 boost::json::object to_json(const WebhookDelivery& delivery);
 boost::json::object to_json(const DeliveryDetail& detail);
 
+// Sends a subscription a webhook.test delivery at once and records its attempt as the
+// deliverer records any (a failed one is retried on the subscription's schedule); returns the
+// delivery's id once the attempt is recorded. Implemented where the HTTP client lives
+// (consumers/webhook_test_sender.hpp).
+class TestEventSender {
+ public:
+  virtual ~TestEventSender() = default;
+  virtual std::string send_test_event(const std::string& subscription_id) = 0;
+};
+
 // The webhook delivery log and its replays, tenant-scoped through the deliveries'
 // subscriptions: a caller sees and replays only what its subscriptions received.
 class DeliveryLog {
@@ -73,6 +83,10 @@ class DeliveryLog {
   // Every dead delivery of the subscription created since `since` (at most 14 days back) is
   // due again now; returns how many.
   std::size_t recover(const Actor& actor, const std::string& subscription_id, TimePoint since);
+  // A webhook.test delivery sent now through `sender` (MANAGE; whatever the subscription's
+  // status), with its attempt.
+  DeliveryDetail send_test(const Actor& actor, const std::string& subscription_id,
+                           TestEventSender& sender);
 
  private:
   ConnectionPool& db_;

@@ -33,4 +33,24 @@ DomainEvent subscription_deleted(const WebhookSubscription& subscription, const 
           deleted_at};
 }
 
+DomainEvent endpoint_disabled(const WebhookSubscription& subscription, std::string_view cause,
+                              TimePoint failing_since, TimePoint disabled_at) {
+  auto data = to_json(subscription);
+  data["cause"] = cause;
+  data["failing_since"] = format_timestamp(failing_since);
+  data["disabled_at"] = format_timestamp(disabled_at);
+  data["actor"] = to_json(Actor::system("deliver"));
+  return {"webhook", subscription.id, "webhook.endpoint_disabled", std::move(data), disabled_at};
+}
+
+DomainEvent endpoint_recovered(const WebhookSubscription& subscription,
+                               const std::optional<TimePoint>& failing_since,
+                               TimePoint recovered_at) {
+  auto data = to_json(subscription);
+  data["failing_since"] = json_or_null(failing_since);
+  data["recovered_at"] = format_timestamp(recovered_at);
+  data["actor"] = to_json(Actor::system("deliver"));
+  return {"webhook", subscription.id, "webhook.endpoint_recovered", std::move(data), recovered_at};
+}
+
 }  // namespace keyflow

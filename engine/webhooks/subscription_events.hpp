@@ -1,6 +1,8 @@
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/core/model.hpp"
@@ -17,5 +19,14 @@ DomainEvent subscription_updated(const WebhookSubscription& subscription,
                                  const Actor& actor);
 DomainEvent subscription_deleted(const WebhookSubscription& subscription, const Actor& actor,
                                  TimePoint deleted_at);
+
+// The deliverer's operational events: a receiver disabled because it answered 410 ("gone") or
+// kept failing since failing_since ("failing"), and one that answered again after a dead
+// delivery or a disable.
+DomainEvent endpoint_disabled(const WebhookSubscription& subscription, std::string_view cause,
+                              TimePoint failing_since, TimePoint disabled_at);
+DomainEvent endpoint_recovered(const WebhookSubscription& subscription,
+                               const std::optional<TimePoint>& failing_since,
+                               TimePoint recovered_at);
 
 }  // namespace keyflow

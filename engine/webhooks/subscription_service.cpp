@@ -70,6 +70,25 @@ void require_event_types(const std::vector<std::string>& event_types) {
   }
 }
 
+void require_retry_schedule(const std::optional<std::vector<int>>& schedule) {
+  if (!schedule) return;
+  const auto& s = *schedule;
+  if (s.empty() || s.size() > 20 || s.front() != 0 ||
+      std::any_of(s.begin(), s.end(), [](int d) { return d < 0 || d > 86400; })) {
+    throw Error(errc::invalid_argument,
+                "retry_schedule must be 1 to 20 delays in seconds, the first 0 and none over "
+                "86400, such as [0, 5, 300, 1800]",
+                "retry_schedule");
+  }
+}
+
+void require_rate_limit(const std::optional<int>& rate_limit) {
+  if (rate_limit && (*rate_limit < 1 || *rate_limit > 10000)) {
+    throw Error(errc::invalid_argument, "rate_limit must be between 1 and 10000 a second",
+                "rate_limit");
+  }
+}
+
 std::string SubscriptionService::secret(const Actor& actor, const std::string& id) {
   const auto sealed = db_.transact([&](pqxx::work& txn) {
     const auto s = found(txn, id, false);
@@ -104,22 +123,6 @@ SubscriptionService::RotatedSecret SubscriptionService::rotate_secret(
   return out;
 }
 
-std::size_t disable_subscriptions(pqxx::work& txn, const std::vector<std::string>& ids,
-                                  const std::string& reason, TimePoint now, const Actor& actor) {
-  std::size_t disabled = 0;
-  for (const auto& id : ids) {
-    auto s = SubscriptionStore::find(txn, id, true);
-    if (!s || s->status == "disabled") continue;
-    s->status = "disabled";
-    s->disabled_reason = reason;
-    s->updated_at = now;
-    SubscriptionStore::update(txn, *s);
-    append_event(txn, subscription_updated(*s, {"status"}, actor));
-    ++disabled;
-  }
-  return disabled;
-}
-
 void SubscriptionService::require_url(const std::string& url) const {
   require_http_url(url, "url");
   destinations_.vet_url_host(url, "url");
@@ -130,6 +133,8 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
   require_url(request.url);
   require_event_types(request.event_types);
   require_description(request.description);
+  require_retry_schedule(request.retry_schedule);
+  require_rate_limit(request.rate_limit);
   if (request.organization_id) require_id(*request.organization_id, "organization_id");
   if (request.project_id) require_id(*request.project_id, "project_id");
 
@@ -148,6 +153,8 @@ CreatedSubscription SubscriptionService::create(const Actor& actor,
   sub.organization_id = organization_id;
   sub.project_id = project_id;
   sub.description = request.description;
+  sub.retry_schedule = request.retry_schedule;
+  sub.rate_limit = request.rate_limit;
   sub.status = "enabled";
   sub.created_at = sub.updated_at = clock_.now();
   out.secret = generate_webhook_secret();
@@ -231,6 +238,8 @@ WebhookSubscription SubscriptionService::update(const Actor& actor, const std::s
   if (patch.url) require_url(*patch.url);
   if (patch.event_types) require_event_types(*patch.event_types);
   if (patch.description) require_description(*patch.description);
+  if (patch.retry_schedule) require_retry_schedule(*patch.retry_schedule);
+  if (patch.rate_limit) require_rate_limit(*patch.rate_limit);
   if (patch.status && *patch.status != "enabled" && *patch.status != "paused" &&
       *patch.status != "disabled") {
     throw Error(errc::invalid_argument, "status must be enabled, paused or disabled", "status");
@@ -246,6 +255,8 @@ WebhookSubscription SubscriptionService::update(const Actor& actor, const std::s
     if (patch.url) after.url = *patch.url;
     if (patch.event_types) after.event_types = *patch.event_types;
     if (patch.description) after.description = *patch.description;
+    if (patch.retry_schedule) after.retry_schedule = *patch.retry_schedule;
+    if (patch.rate_limit) after.rate_limit = *patch.rate_limit;
     std::optional<std::string> status = patch.status;
     if (!status && patch.enabled) status = *patch.enabled ? "enabled" : "disabled";
     if (status && *status != before.status) {
@@ -258,6 +269,8 @@ WebhookSubscription SubscriptionService::update(const Actor& actor, const std::s
     if (after.event_types != before.event_types) changed.push_back("event_types");
     if (after.description != before.description) changed.push_back("description");
     if (after.status != before.status) changed.push_back("status");
+    if (after.retry_schedule != before.retry_schedule) changed.push_back("retry_schedule");
+    if (after.rate_limit != before.rate_limit) changed.push_back("rate_limit");
     if (changed.empty()) return before;
     after.updated_at = now;
     SubscriptionStore::update(txn, after);

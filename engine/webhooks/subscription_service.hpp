@@ -20,6 +20,8 @@ struct NewSubscription {
   std::optional<std::string> project_id;
   std::optional<std::string> description;
   bool ed25519 = false;  // deliveries also carry a v1a Ed25519 signature; public_key shows it
+  std::optional<std::vector<int>> retry_schedule;  // seconds before each attempt, the first 0
+  std::optional<int> rate_limit;                   // attempts a second
 };
 
 struct CreatedSubscription {
@@ -34,6 +36,9 @@ struct SubscriptionPatch {
   std::optional<std::optional<std::string>> description;
   std::optional<bool> enabled;        // true: enabled; false: disabled by a caller
   std::optional<std::string> status;  // enabled, paused or disabled
+  // null: back to the deployment's schedule, and no limit.
+  std::optional<std::optional<std::vector<int>>> retry_schedule;
+  std::optional<std::optional<int>> rate_limit;
 };
 
 struct SubscriptionListRequest {
@@ -96,16 +101,14 @@ class SubscriptionService {
   long max_per_organization_;
 };
 
-// Disables the enabled or paused subscriptions among `ids`, inside the caller's transaction,
-// each with `reason` and a webhook_subscription.updated by `actor` (the deliverer, when a
-// receiver answered 410 Gone). Returns how many it disabled.
-std::size_t disable_subscriptions(pqxx::work& txn, const std::vector<std::string>& ids,
-                                  const std::string& reason, TimePoint now, const Actor& actor);
-
 // Throws Error(not_found) for a subscription out of the caller's reach (an unscoped one is the
 // admin's alone), Error(forbidden) when its scopes lack the permission.
 void require_subscription_access(const Actor& actor, Permission permission,
                                  const WebhookSubscription& subscription);
+
+// A subscription's own retry schedule: 1 to 20 delays in seconds, the first 0 (the first
+// attempt is sent at once), none over a day; 422 naming retry_schedule otherwise.
+void require_retry_schedule(const std::optional<std::vector<int>>& schedule);
 
 // event_types as a subscription may name them: known types, or <aggregate>.* over at least
 // one known type; 422 naming event_types otherwise.

@@ -41,7 +41,8 @@ class SubscriptionStore {
   // Oldest first, by (created_at, id).
   static std::vector<WebhookSubscription> list(pqxx::work& txn, const ListQuery& query);
 
-  // Writes url, event_types, description, status, disabled_reason and updated_at.
+  // Writes url, event_types, description, status, disabled_reason, retry_schedule, rate_limit
+  // and updated_at.
   static void update(pqxx::work& txn, const WebhookSubscription& subscription);
   static void mark_deleted(pqxx::work& txn, const std::string& id, TimePoint at);
 
@@ -51,6 +52,34 @@ class SubscriptionStore {
   // (not at all when that is not after `at`).
   static void replace_secret(pqxx::work& txn, const std::string& id, const Bytes& secret_sealed,
                              TimePoint previous_expires_at, TimePoint at);
+
+  // Failing streaks (webhook_subscriptions.failing_since, schemas/sql/011_*), locked in id
+  // order so that two senders recording the same subscriptions cannot deadlock.
+  struct Failing {
+    std::string id;
+    TimePoint since;  // the batch's first failed attempt
+    bool dead = false;
+  };
+  struct Streak {
+    std::string id;
+    TimePoint failing_since;  // the streak's start, after this batch
+    bool enabled = false;
+  };
+  // Starts a streak where none is running; a dead delivery marks it reported.
+  static std::vector<Streak> record_failures(pqxx::work& txn, const std::vector<Failing>& failing);
+  struct Answered {
+    std::string id;
+    bool dead = false;  // a delivery of the batch went dead before the success
+  };
+  struct EndedStreak {
+    std::string id;
+    std::optional<TimePoint> failing_since;  // none when the streak began and ended in the batch
+    bool reported = false;                   // it was reported: its end is announced
+  };
+  // Ends the running streaks of subscriptions whose receiver answered.
+  static std::vector<EndedStreak> end_failing_streaks(pqxx::work& txn,
+                                                      const std::vector<Answered>& answered);
+  static void mark_failing_reported(pqxx::work& txn, const std::string& id);
 
   // Live subscriptions of one organization (or, with none, the unscoped ones), with the
   // organization's row locked first so that concurrent creates count one after another.

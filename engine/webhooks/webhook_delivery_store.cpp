@@ -62,7 +62,7 @@ std::vector<WebhookDeliveryStore::Candidate> WebhookDeliveryStore::due_candidate
     const std::vector<std::string>& skip_subscriptions) {
   const auto rows = in_due_order(txn, [&] {
     return txn.exec_params(
-        "SELECT d.id, d.subscription_id::text"
+        "SELECT d.id, d.subscription_id::text, s.rate_limit"
         "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
         " WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz"
         "   AND (d.locked_until IS NULL OR d.locked_until < $1::timestamptz)"
@@ -75,46 +75,70 @@ std::vector<WebhookDeliveryStore::Candidate> WebhookDeliveryStore::due_candidate
   std::vector<Candidate> candidates;
   candidates.reserve(rows.size());
   for (const auto& row : rows)
-    candidates.push_back({row[0].c_str(), row[1].c_str()});
+    candidates.push_back({row[0].c_str(), row[1].c_str(), optional_int(row[2])});
   return candidates;
 }
+
+namespace {
+
+// What sending a delivery takes, of webhook_deliveries d joined with its subscription s.
+constexpr const char* kSendingColumns =
+    "SELECT d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
+    "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
+    "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
+    "  array_to_json(s.retry_schedule)::text"
+    "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id";
+
+std::optional<Bytes> optional_bytes(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  const pqxx::binarystring b(f);
+  return Bytes(b.data(), b.data() + b.size());
+}
+
+DueWebhookDelivery sending_row(const pqxx::row& row) {
+  const pqxx::binarystring sealed(row[5]);
+  return {.id = row[0].c_str(),
+          .subscription_id = row[1].c_str(),
+          .attempt = row[2].as<int>() + 1,
+          .body = row[3].c_str(),
+          .url = row[4].c_str(),
+          .secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size()),
+          .previous_secret_sealed = optional_bytes(row[6]),
+          .signing_key_sealed = optional_bytes(row[7]),
+          .retry_schedule = row[8].is_null()
+                                ? std::nullopt
+                                : std::optional<std::vector<int>>(json_int_array(row[8]))};
+}
+
+}  // namespace
 
 std::vector<DueWebhookDelivery> WebhookDeliveryStore::lock_due(pqxx::work& txn,
                                                                const std::vector<std::string>& ids,
                                                                TimePoint now) {
   if (ids.empty()) return {};
   // Still due and free: another sender may have taken one since it was read.
-  const auto rows = txn.exec_params(
-      "SELECT d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
-      "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
-      "   THEN s.previous_secret_sealed END, s.signing_key_sealed"
-      "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
-      " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
-      "   AND d.next_attempt_at <= $2::timestamptz"
-      "   AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
-      "   AND s.status = 'enabled'"
-      " FOR UPDATE OF d SKIP LOCKED",
-      text_array_literal(ids), sql_timestamp(now));
+  const auto rows =
+      txn.exec_params(std::string(kSendingColumns) +
+                          " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
+                          "   AND d.next_attempt_at <= $2::timestamptz"
+                          "   AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
+                          "   AND s.status = 'enabled'"
+                          " FOR UPDATE OF d SKIP LOCKED",
+                      text_array_literal(ids), sql_timestamp(now));
   std::vector<DueWebhookDelivery> due;
   due.reserve(rows.size());
-  for (const auto& row : rows) {
-    const pqxx::binarystring sealed(row[5]);
-    const auto optional_bytes = [](const pqxx::field& f) -> std::optional<Bytes> {
-      if (f.is_null()) return std::nullopt;
-      const pqxx::binarystring b(f);
-      return Bytes(b.data(), b.data() + b.size());
-    };
-    auto previous = optional_bytes(row[6]);
-    due.push_back({.id = row[0].c_str(),
-                   .subscription_id = row[1].c_str(),
-                   .attempt = row[2].as<int>() + 1,
-                   .body = row[3].c_str(),
-                   .url = row[4].c_str(),
-                   .secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size()),
-                   .previous_secret_sealed = std::move(previous),
-                   .signing_key_sealed = optional_bytes(row[7])});
-  }
+  for (const auto& row : rows)
+    due.push_back(sending_row(row));
   return due;
+}
+
+std::optional<DueWebhookDelivery> WebhookDeliveryStore::sending(pqxx::work& txn,
+                                                                const std::string& id,
+                                                                TimePoint now) {
+  const auto rows = txn.exec_params(
+      std::string(kSendingColumns) + " WHERE d.id = $1 FOR UPDATE OF d", id, sql_timestamp(now));
+  if (rows.empty()) return std::nullopt;
+  return sending_row(rows[0]);
 }
 
 void WebhookDeliveryStore::lease(pqxx::work& txn, const std::vector<std::string>& ids,

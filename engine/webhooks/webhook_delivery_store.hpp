@@ -32,8 +32,9 @@ struct DueWebhookDelivery {
   std::string body;
   std::string url;
   Bytes secret_sealed;
-  std::optional<Bytes> previous_secret_sealed;  // while a secret rotation overlaps
-  std::optional<Bytes> signing_key_sealed;      // the Ed25519 secret key, when it has one
+  std::optional<Bytes> previous_secret_sealed;     // while a secret rotation overlaps
+  std::optional<Bytes> signing_key_sealed;         // the Ed25519 secret key, when it has one
+  std::optional<std::vector<int>> retry_schedule;  // the subscription's own, in seconds
 };
 
 // SQL for webhook_deliveries and webhook_attempts (schemas/sql/001_initial.sql), and nothing
@@ -60,6 +61,7 @@ class WebhookDeliveryStore {
   struct Candidate {
     std::string id;
     std::string subscription_id;
+    std::optional<int> rate_limit;  // the subscription's, attempts a second
   };
   static std::vector<Candidate> due_candidates(pqxx::work& txn, TimePoint now, std::size_t limit,
                                                const std::vector<std::string>& skip_subscriptions);
@@ -67,6 +69,10 @@ class WebhookDeliveryStore {
                                                   const std::vector<std::string>& ids,
                                                   TimePoint now);
   static void lease(pqxx::work& txn, const std::vector<std::string>& ids, TimePoint lease_until);
+  // One delivery as lock_due reads it, whatever its state or its subscription's: for a test
+  // event the caller has just inserted and leased.
+  static std::optional<DueWebhookDelivery> sending(pqxx::work& txn, const std::string& id,
+                                                   TimePoint now);
 
   // The attempts and each delivery's new state, in two statements; returns the ids whose
   // lease had run out (their attempts are recorded all the same, their state is not).
@@ -92,11 +98,11 @@ class WebhookDeliveryStore {
   static std::vector<WebhookAttempt> attempts(pqxx::work& txn, const std::string& delivery_id);
   // Pending and due at `now`; a sender holding it keeps its lease.
   static void requeue(pqxx::work& txn, const std::string& id, TimePoint now);
-  // Up to `batch` dead deliveries of the subscription created at or after `since`, requeued;
-  // returns how many.
   // Up to `batch` succeeded or dead deliveries last changed before `cutoff`, with their
   // attempts, in one statement; returns how many deliveries.
   static std::size_t delete_finished_before(pqxx::work& txn, TimePoint cutoff, int batch);
+  // Up to `batch` dead deliveries of the subscription created at or after `since`, requeued;
+  // returns how many.
   static std::size_t requeue_dead(pqxx::work& txn, const std::string& subscription_id,
                                   TimePoint since, TimePoint now, int batch);
 };

@@ -10,6 +10,10 @@ namespace keyflow {
 // The version of the webhook payload's shape, sent as apiVersion.
 inline constexpr std::string_view kWebhookApiVersion = "2026-11-01";
 
+// The type of what POST /v1/webhooks/subscriptions/{id}/test sends: a delivery like any
+// other, of no outbox event.
+inline constexpr std::string_view kTestEventType = "webhook.test";
+
 // A webhook message id, also the webhook-id header: "msg_" + 27 random base62 characters
 // (160 random bits).
 std::string new_delivery_id();

@@ -19,6 +19,7 @@
 #include "engine/connections/connection_service.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/keys/key_lifecycle_service.hpp"
+#include "engine/webhooks/endpoint_health.hpp"
 #include "outbox/outbox_record.hpp"
 #include "tests/support/engine_fixture.hpp"
 #include "tests/support/event_schema.hpp"
@@ -209,6 +210,38 @@ class EventContractTest : public ::testing::Test {
         f.subscriptions.rotate_secret(as_key, scoped.subscription.id, std::chrono::hours(1))
             .secret);
     f.subscriptions.remove(as_key, scoped.subscription.id);
+
+    // The deliverer's operational events: one receiver answers 410, is enabled again and
+    // answers; another has failed for longer than the deliverer waits.
+    NewSubscription tuned;
+    tuned.url = "https://hooks.example.com/tuned";
+    tuned.retry_schedule = std::vector<int>{0, 5, 300};
+    tuned.rate_limit = 50;
+    const auto tuned_one = f.subscriptions.create(Actor::admin(), tuned);
+    secrets_.push_back(tuned_one.secret);
+    const auto failing = f.subscriptions.create(Actor::admin(), all_events);
+    secrets_.push_back(failing.secret);
+    const auto id = tuned_one.subscription.id;
+    const auto health = [&](EndpointReport report) {
+      f.pool.transact(
+          [&](pqxx::work& txn) { apply_endpoint_health(txn, {report}, f.clock.now(), 24h * 5); });
+    };
+    health({.subscription_id = id,
+            .failed = true,
+            .first_failure = f.clock.now(),
+            .dead = true,
+            .gone = true});
+    SubscriptionPatch enable;
+    enable.enabled = true;
+    enable.rate_limit = std::optional<int>();
+    f.subscriptions.update(Actor::admin(), id, enable);
+    health({.subscription_id = id, .first_failure = {}, .succeeded_last = true});
+    health({.subscription_id = failing.subscription.id,
+            .failed = true,
+            .first_failure = f.clock.now() - 24h * 6});
+    f.subscriptions.update(Actor::admin(), failing.subscription.id, enable);
+    health(
+        {.subscription_id = failing.subscription.id, .first_failure = {}, .succeeded_last = true});
 
     ConnectionService connections(f.pool, f.master_key, f.clock);
     const auto sdk = connections.create(Actor::admin(), {project.id, "sdk", "web app"});

@@ -163,11 +163,13 @@ TEST_F(RotationWebhookTest, AClaimNeverTakesWhatAnotherSenderLeasedAfterItLooked
   bool looked = false;
   // Between reading the due deliveries and locking the picked ones, the other sender leases
   // all of them and commits.
-  const auto mine = queue.claim(now, lease, 10, {}, [&](const std::string&) {
+  const auto mine = queue.claim(now, lease, 10, {}, [&](const std::string&, std::optional<int>) {
     if (!looked) {
       looked = true;
-      taken_by_other =
-          other.claim(now, lease, 10, {}, [](const std::string&) { return true; }).size();
+      taken_by_other = other
+                           .claim(now, lease, 10, {},
+                                  [](const std::string&, std::optional<int>) { return true; })
+                           .size();
     }
     return true;
   });

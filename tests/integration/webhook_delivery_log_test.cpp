@@ -9,6 +9,8 @@
 #include "consumers/delivery_retention.hpp"
 #include "engine/core/time_format.hpp"
 #include "tests/support/api_server.hpp"
+#include "tests/support/standard_webhooks.hpp"
+#include "tests/support/webhook_receiver.hpp"
 
 namespace keyflow {
 namespace {
@@ -178,6 +180,73 @@ TEST_F(WebhookDeliveryLogTest, RetryAndRecoverQueueWhatFailedAndNeedManage) {
   EXPECT_EQ(r.json().at("queued"), 2);
   EXPECT_EQ(server.f.count("SELECT count(*) FROM webhook_deliveries WHERE status = 'dead'"), 1)
       << "only the other organization's stays dead";
+}
+
+// POST …/test sends a signed webhook.test delivery at once and answers with its attempt; the
+// delivery is in the log like any other.
+TEST_F(WebhookDeliveryLogTest, ATestEventIsSentSignedAtOnceAndAnsweredWithItsAttempt) {
+  test::WebhookReceiver receiver;
+  const auto created = server.create("/v1/webhooks/subscriptions",
+                                     {{"url", receiver.url()}, {"organization_id", org_a}});
+  const auto subscription = id_of(created);
+  const std::string secret(created.at("secret").as_string());
+
+  for (const std::string prefix : {"/v1", "/api/v1"}) {
+    const auto r = server.client(manager_a).request(
+        "POST", prefix + "/webhooks/subscriptions/" + subscription + "/test");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto body = r.json();
+    EXPECT_EQ(body.at("event_type"), "webhook.test");
+    EXPECT_EQ(body.at("status"), "succeeded");
+    EXPECT_EQ(body.at("payload").at("event"), "webhook.test");
+    EXPECT_EQ(body.at("payload").at("resourceId").as_string(), subscription);
+    const auto& attempts = body.at("attempts").as_array();
+    ASSERT_EQ(attempts.size(), 1u);
+    EXPECT_EQ(attempts[0].at("status_code"), 200);
+    EXPECT_TRUE(attempts[0].at("error").is_null());
+  }
+  ASSERT_EQ(receiver.count(), 2u) << "sent before the answer, once each";
+  const auto request = receiver.requests()[0];
+  EXPECT_TRUE(test::standard_webhooks_accepts(secret, request));
+  EXPECT_EQ(json::parse(request.body).at("event"), "webhook.test");
+  EXPECT_TRUE(request.header("webhook-id").starts_with("msg_"));
+
+  const auto listed = server.client(reader_a).get(
+      "/v1/webhooks/deliveries?event_type=webhook.test&subscription_id=" + subscription);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(ids_in(listed).size(), 2u);
+  EXPECT_EQ(ids_in(listed).back(), request.header("webhook-id"));
+}
+
+// A failed test attempt is recorded as such and left to the retry schedule; the test needs
+// MANAGE on a subscription the caller can reach, and no body.
+TEST_F(WebhookDeliveryLogTest, ATestEventToAFailingReceiverIsAnsweredAndRetriedLater) {
+  test::WebhookReceiver receiver;
+  receiver.set_status(503);
+  receiver.set_answer("down for maintenance");
+  const auto subscription = id_of(server.create(
+      "/v1/webhooks/subscriptions", {{"url", receiver.url()}, {"organization_id", org_a}}));
+  const auto path = "/v1/webhooks/subscriptions/" + subscription + "/test";
+
+  expect_error(server.client(reader_a).request("POST", path), 403, "forbidden");
+  expect_error(server.client(manager_b).request("POST", path), 404, "not_found");
+  expect_error(server.client(manager_a).request("POST", path, R"({"event":"x"})"), 422,
+               "invalid_request");
+  EXPECT_EQ(receiver.count(), 0u);
+
+  const auto r = server.client(manager_a).request("POST", path);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto body = r.json();
+  EXPECT_EQ(body.at("status"), "pending");
+  EXPECT_EQ(body.at("last_status_code"), 503);
+  const auto& attempt = body.at("attempts").as_array().at(0);
+  EXPECT_EQ(attempt.at("status_code"), 503);
+  EXPECT_EQ(attempt.at("response_body"), "down for maintenance");
+  EXPECT_EQ(server.f.db.text("SELECT (next_attempt_at > created_at + interval '3 seconds')::text"
+                             " || ' ' || (locked_until IS NULL)::text FROM webhook_deliveries"
+                             " WHERE event_type = 'webhook.test'"),
+            "true true")
+      << "due again 5 s (less jitter) later, its lease given back";
 }
 
 // Finished deliveries past retention go, with their attempts; pending ones and recent ones stay.

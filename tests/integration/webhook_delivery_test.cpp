@@ -498,6 +498,9 @@ TEST_F(WebhookDeliveryTest, AReceiverThatAnswers410IsDisabledAtOnce) {
   EXPECT_EQ(text("SELECT payload->'actor'->>'id' || ' ' || (payload->'changed_fields')::text"
                  " FROM outbox WHERE event_type = 'webhook_subscription.updated'"),
             R"(deliver ["status"])");
+  EXPECT_EQ(text("SELECT payload->>'cause' FROM outbox WHERE event_type = "
+                 "'webhook.endpoint_disabled'"),
+            "gone");
   // Nothing more reaches it: a later event is not even fanned out to it.
   publish("api_key.updated");
   WebhookReceiver other;
@@ -508,6 +511,82 @@ TEST_F(WebhookDeliveryTest, AReceiverThatAnswers410IsDisabledAtOnce) {
   EXPECT_EQ(
       count("SELECT count(*) FROM webhook_deliveries WHERE subscription_id = " + subscription.id),
       1);
+}
+
+// A receiver failing every attempt for the configured time is disabled (the delivery waits);
+// enabled again, its next success is announced as a recovery.
+TEST_F(WebhookDeliveryTest, AReceiverFailingForTheConfiguredTimeIsDisabledAndItsRecoveryAnnounced) {
+  receiver.set_status(500);
+  const auto subscription = subscribe(receiver.url());
+  publish();
+  auto o = options();
+  o.retry = RetrySchedule({0ms, 700ms, 700ms, 700ms});
+  o.disable_after = 1s;
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_subscriptions") == "disabled"; }, 30s));
+  EXPECT_EQ(receiver.count(), 3u) << "disabled at the first failure a second after the first";
+  EXPECT_TRUE(text("SELECT disabled_reason FROM webhook_subscriptions")
+                  .starts_with("the receiver has failed every attempt since "));
+  EXPECT_EQ(text("SELECT payload->>'cause' || ' ' || (payload->>'failing_since' IS NOT NULL)"
+                 " FROM outbox WHERE event_type = 'webhook.endpoint_disabled'"),
+            "failing true");
+  EXPECT_EQ(text("SELECT status FROM webhook_deliveries"), "pending");
+
+  // Enabled again (as PATCH does it): the waiting delivery goes out and succeeds.
+  receiver.set_status(204);
+  db.exec(
+      "UPDATE webhook_subscriptions SET status = 'enabled', disabled_reason = NULL,"
+      " failing_since = NULL WHERE id = " +
+      subscription.id);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count(
+                   "SELECT count(*) FROM outbox WHERE event_type = "
+                   "'webhook.endpoint_recovered'") == 1;
+      },
+      30s));
+  EXPECT_EQ(text("SELECT status FROM webhook_deliveries"), "succeeded");
+  EXPECT_EQ(text("SELECT (failing_since IS NULL) || ' ' || failing_reported"
+                 " FROM webhook_subscriptions"),
+            "true false");
+}
+
+// A subscription's own retry_schedule replaces the deployment's.
+TEST_F(WebhookDeliveryTest, ASubscriptionsOwnRetryScheduleIsUsed) {
+  receiver.set_status(500);
+  const auto subscription = subscribe(receiver.url());
+  db.exec("UPDATE webhook_subscriptions SET retry_schedule = '{0,1}' WHERE id = " +
+          subscription.id);
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(
+      eventually([&] { return text("SELECT status FROM webhook_deliveries") == "dead"; }, 30s));
+  const auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 2u) << "the deployment's schedule has four attempts";
+  EXPECT_GE(requests[1].received_at - requests[0].received_at, 800ms)
+      << "1 s less 20% jitter; the deployment's schedule waits 100 ms";
+}
+
+// rate_limit: at most that many attempts a second, after a first burst of as many.
+TEST_F(WebhookDeliveryTest, ASubscriptionsRateLimitSpacesItsAttempts) {
+  const auto subscription = subscribe(receiver.url());
+  db.exec("UPDATE webhook_subscriptions SET rate_limit = 5 WHERE id = " + subscription.id);
+  for (int i = 0; i < 15; ++i)
+    publish("api_key.created", std::to_string(3518437208883201 + i));
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(15, 30s));
+  const auto requests = receiver.requests();
+  // 5 at once, then 10 more at 5 a second: at least 2 s from the first to the last.
+  EXPECT_GE(requests.back().received_at - requests.front().received_at, 1800ms);
+  // Any 11 in a row took the burst of 5 and 6 refills: 1.2 s (a little less at the receiver).
+  for (std::size_t i = 10; i < requests.size(); ++i) {
+    EXPECT_GE(requests[i].received_at - requests[i - 10].received_at, 1000ms)
+        << "more than 5 a second around request " << i;
+  }
 }
 
 // 429 and 503 wait at least what Retry-After asks, beyond the schedule's own delay.

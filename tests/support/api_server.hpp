@@ -6,6 +6,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 
+#include "consumers/webhook_client.hpp"
+#include "consumers/webhook_test_sender.hpp"
 #include "http/api_routes.hpp"
 #include "http/server.hpp"
 #include "tests/support/engine_fixture.hpp"
@@ -14,6 +16,12 @@
 namespace keyflow::test {
 
 inline constexpr const char* kAdminToken = "test-admin-token";
+
+inline WebhookClient::Options client_options(const DestinationPolicy& destinations) {
+  WebhookClient::Options options;
+  options.destinations = destinations;
+  return options;
+}
 
 // The HTTP API in-process, on a real loopback socket, over a fresh database: what a serve
 // process does, minus Kafka. Keys authenticate as bearers like in keyflowd.
@@ -56,12 +64,17 @@ class ApiServer {
                             }};
   EventLog events_{f.pool};
   DeliveryLog deliveries_{f.pool, f.clock};
+  boost::asio::io_context io_;
+  // Test events go out as serve sends them, to receivers the fixture's policy lets through.
+  WebhookClient webhook_client_{io_.get_executor(), client_options(f.destinations)};
+  WebhookTestSender test_events_{f.pool, f.master_key, webhook_client_, f.clock, {}};
   ConnectionService connections_{f.pool, f.master_key, f.clock};
   // The database is probed as keyflowd probes it; there is no Kafka here, so it counts as up.
   http::ApiContext api_{keys,
                         f.organizations,
                         f.subscriptions,
                         deliveries_,
+                        test_events_,
                         connections_,
                         events_,
                         auth_,
@@ -69,7 +82,6 @@ class ApiServer {
                         [this] { return f.pool.reachable(); },
                         [] { return true; }};
   http::Router router_;
-  boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
       boost::asio::make_work_guard(io_);
   boost::asio::thread_pool workers_{4};

@@ -77,6 +77,7 @@ struct WebhookReceiver::Server {
       res.body() = answer.body                                   ? *answer.body
                    : answer.status >= 200 && answer.status < 300 ? R"({"ok":true})"
                                                                  : R"({"ok":false})";
+      if (answer.status == 204) res.body().clear();  // 204 has no body (RFC 9110)
       res.prepare_payload();
       stream.expires_after(std::chrono::seconds(60));
       auto [write_ec, written] = co_await http::async_write(stream, res, kUseTuple);

@@ -44,6 +44,11 @@ std::string describe(const Route& r) {
 struct RegisteredRoutes {
   RegisteredRoutes() { http::add_api_routes(router, api); }
 
+  // Routes are only listed here, never called.
+  struct NoTestEvents final : TestEventSender {
+    std::string send_test_event(const std::string&) override { return {}; }
+  } test_events;
+
   SystemClock clock;
   MasterKey master_key = MasterKey::generate();
   ConnectionPool pool{"postgresql:///never-connected", 1};
@@ -59,6 +64,7 @@ struct RegisteredRoutes {
                        .organizations = organizations,
                        .subscriptions = subscriptions,
                        .deliveries = deliveries,
+                       .test_events = test_events,
                        .connections = connections,
                        .events = events,
                        .auth = auth,
