@@ -177,6 +177,48 @@ TEST_F(WebhookSubscriptionsTest, ChangesEmitOneEventNamingWhatChangedAndNothingW
   expect_error(a.del("/v1/webhooks/subscriptions/" + id), 404, "not_found");
 }
 
+// retry_schedule and rate_limit: shown, changed, cleared by null, refused out of range.
+TEST_F(WebhookSubscriptionsTest, ARetryScheduleAndARateLimitAreKeptChangedAndCleared) {
+  const auto created = subscribe(manager_a, {{"url", "https://hooks.example.com/a"},
+                                             {"retry_schedule", json::array{0, 10, 60}},
+                                             {"rate_limit", 20}});
+  EXPECT_EQ(created.at("retry_schedule"), (json::array{0, 10, 60}));
+  EXPECT_EQ(created.at("rate_limit"), 20);
+  const auto id = id_of(created);
+  const auto path = "/v1/webhooks/subscriptions/" + id;
+  const auto a = server.client(manager_a);
+  auto r = a.patch(path, {{"rate_limit", 5}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("rate_limit"), 5);
+  EXPECT_EQ(server.f.db.text("SELECT payload->'changed_fields' FROM outbox"
+                             " WHERE event_type = 'webhook_subscription.updated'"),
+            R"(["rate_limit"])");
+  r = a.patch(path, {{"retry_schedule", nullptr}, {"rate_limit", nullptr}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.json().at("retry_schedule").is_null());
+  EXPECT_TRUE(r.json().at("rate_limit").is_null());
+  EXPECT_TRUE(a.get(path).json().at("retry_schedule").is_null());
+
+  const json::array too_long(21, json::value(1));
+  for (const auto& bad :
+       {json::value(json::array{}), json::value(json::array{5, 10}),
+        json::value(json::array{0, 86401}), json::value(json::array{0, -1}), json::value(too_long),
+        json::value("0,5"), json::value(json::array{0, 1.5})}) {
+    expect_error(a.patch(path, {{"retry_schedule", bad}}), 422, "invalid_request",
+                 "retry_schedule");
+    expect_error(server.client(manager_a).post(
+                     "/v1/webhooks/subscriptions",
+                     {{"url", "https://hooks.example.com/b"}, {"retry_schedule", bad}}),
+                 422, "invalid_request", "retry_schedule");
+  }
+  for (const auto& bad :
+       {json::value(0), json::value(10001), json::value(-3), json::value("5"), json::value(2.5)}) {
+    expect_error(a.patch(path, {{"rate_limit", bad}}), 422, "invalid_request", "rate_limit");
+  }
+  EXPECT_EQ(server.f.count("SELECT count(*) FROM webhook_subscriptions"), 1)
+      << "nothing refused was created";
+}
+
 TEST_F(WebhookSubscriptionsTest, TheSecretIsShownToItsManagersAndRotatesWithAnOverlap) {
   const auto created = subscribe(manager_a, {{"url", "https://hooks.example.com/a"}});
   const auto id = id_of(created);
