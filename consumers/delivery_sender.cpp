@@ -131,6 +131,7 @@ std::size_t DeliverySender::record_finished() {
     mailbox_->finished = std::move(batch);
     throw;
   }
+  if (options_.metrics) options_.metrics->record(results);
   for (const auto& result : results) {
     auto it = in_flight_by_group_.find(result.claim.group);
     if (it != in_flight_by_group_.end() && --it->second == 0) in_flight_by_group_.erase(it);

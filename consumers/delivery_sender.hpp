@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "consumers/delivery_metrics.hpp"
 #include "consumers/delivery_queue.hpp"
 #include "consumers/retry_schedule.hpp"
 #include "consumers/webhook_client.hpp"
@@ -39,6 +40,8 @@ struct SenderOptions {
   std::string user_agent = "keyflow-webhooks/0.1";
   // The retry jitter in [0, 1); libsodium's random numbers when empty.
   std::function<double()> jitter;
+  // Counts each recorded attempt, when set.
+  DeliveryMetrics* metrics = nullptr;
 };
 
 // Sends due deliveries of a DeliveryQueue and records every attempt. A delivery is claimed by

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +15,7 @@
 #include "consumers/delivery_retention.hpp"
 #include "consumers/delivery_sender.hpp"
 #include "consumers/kafka_consumer.hpp"
+#include "consumers/webhook_backlog_gauges.hpp"
 #include "consumers/webhook_client.hpp"
 #include "consumers/webhook_delivery_queue.hpp"
 #include "engine/core/backoff.hpp"
@@ -103,6 +105,11 @@ void WebhookDeliverer::run(std::stop_token stop) {
     sender_options.max_in_flight = options_.max_in_flight;
     sender_options.max_in_flight_per_subscription = options_.max_in_flight_per_subscription;
     sender_options.poll_interval = options_.poll_interval;
+    std::optional<DeliveryMetrics> metrics;
+    if (options_.metrics) {
+      metrics.emplace(*options_.metrics, "deliver");
+      sender_options.metrics = &*metrics;
+    }
     WebhookDeliveryQueue queue(pool_, master_key_, options_.disable_after);
     DeliverySender sender(queue, client, clock_, sender_options);
     DeliveryFanout fanout(pool_, clock_);
@@ -124,6 +131,13 @@ void WebhookDeliverer::run(std::stop_token stop) {
           std::jthread([&retention, interval = options_.retention_interval,
                         token = sending_stop.get_token()] { retention.run(token, interval); });
     }
+    std::jthread backlog;
+    if (options_.metrics) {
+      backlog =
+          std::jthread([gauges = std::make_shared<WebhookBacklogGauges>(pool_, *options_.metrics),
+                        interval = options_.backlog_interval,
+                        token = sending_stop.get_token()] { gauges->run(token, interval); });
+    }
     spdlog::info("deliver: consuming {} as group {}", fmt::join(options_.topics, ","),
                  options_.group_id);
     try {
@@ -134,6 +148,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     sending_stop.request_stop();
     sending.join();
     if (pruning.joinable()) pruning.join();
+    if (backlog.joinable()) backlog.join();
     // Stop the I/O before the client, whose pooled connections belong to io, goes away.
     work.reset();
     io.stop();

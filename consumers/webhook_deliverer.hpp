@@ -9,6 +9,7 @@
 
 #include "consumers/retry_schedule.hpp"
 #include "engine/core/clock.hpp"
+#include "engine/core/metrics.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/store/database.hpp"
 #include "engine/webhooks/destination_policy.hpp"
@@ -36,6 +37,10 @@ struct DeliverOptions {
   std::chrono::seconds disable_after{std::chrono::hours(24 * 5)};
   std::string ca_file;                                 // extra trust anchors for HTTPS
   std::map<std::string, std::string> kafka_overrides;  // librdkafka properties
+  // Where attempts and the backlog are counted (consumers/delivery_metrics.hpp,
+  // webhook_backlog_gauges.hpp), when set; the backlog is read every backlog_interval.
+  Metrics* metrics = nullptr;
+  std::chrono::milliseconds backlog_interval{10000};
 };
 
 // The deliver role: Kafka events -> webhook deliveries (DeliveryFanout, offsets committed

@@ -74,7 +74,9 @@ std::string WebhookTestSender::send_test_event(const std::string& subscription_i
   const auto& schedule = due.claim.retry ? *due.claim.retry : options_.retry;
   const auto outcome =
       decide_outcome(response, due.claim.attempt, recorded_at, schedule, random_jitter());
-  queue_.record({{due.claim, now, response, outcome}}, recorded_at);
+  const std::vector<DeliveryResult> results{{due.claim, now, response, outcome}};
+  queue_.record(results, recorded_at);
+  if (options_.metrics) options_.metrics->record(results);
   return id;
 }
 

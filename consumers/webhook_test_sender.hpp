@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "consumers/delivery_metrics.hpp"
 #include "consumers/retry_schedule.hpp"
 #include "consumers/webhook_client.hpp"
 #include "consumers/webhook_delivery_queue.hpp"
@@ -23,6 +24,7 @@ class WebhookTestSender final : public TestEventSender {
     std::chrono::milliseconds request_timeout{30000};
     std::chrono::seconds disable_after = WebhookDeliveryQueue::kDefaultDisableAfter;
     std::string user_agent = "keyflow-webhooks/0.1";
+    DeliveryMetrics* metrics = nullptr;  // counts the attempt, when set
   };
 
   WebhookTestSender(ConnectionPool& pool, const MasterKey& master_key, WebhookClient& client,

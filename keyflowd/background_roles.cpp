@@ -6,8 +6,9 @@ namespace keyflow {
 namespace {
 
 DeliverOptions deliver_options(const Config& config, const std::string& database_url,
-                               const std::string& brokers) {
+                               const std::string& brokers, Metrics& metrics) {
   DeliverOptions options;
+  options.metrics = &metrics;
   options.database_url = database_url;
   options.brokers = brokers;
   options.destinations = config.webhook_destinations();
@@ -30,10 +31,11 @@ ScheduleOptions schedule_options(const Config& config) {
   return options;
 }
 
-RotationWebhookOptions rotation_webhook_options(const Config& config) {
+RotationWebhookOptions rotation_webhook_options(const Config& config, DeliveryMetrics& metrics) {
   RotationWebhookOptions options;
   options.destinations = config.webhook_destinations();
   options.sender.retry = config.webhook_retry;
+  options.sender.metrics = &metrics;
   return options;
 }
 
@@ -49,13 +51,16 @@ RelayRole::RelayRole(const Config& config, const std::string& brokers, EngineCor
 }
 
 DeliverRole::DeliverRole(const Config& config, const std::string& brokers, EngineCore& core)
-    : deliverer_(deliver_options(config, core.database_url, brokers), core.master_key, core.clock),
+    : deliverer_(deliver_options(config, core.database_url, brokers, core.metrics), core.master_key,
+                 core.clock),
       thread_([this](std::stop_token stop) { deliverer_.run(stop); }) {}
 
 ScheduleRole::ScheduleRole(const Config& config, EngineCore& core)
     : lifecycle_(core.pool, lifecycle_options(config)),
       scheduler_(core.pool, core.keys, core.clock, schedule_options(config), &lifecycle_),
-      webhooks_(core.pool, core.master_key, core.clock, rotation_webhook_options(config)),
+      webhook_metrics_(core.metrics, "rotation"),
+      webhooks_(core.pool, core.master_key, core.clock,
+                rotation_webhook_options(config, webhook_metrics_)),
       scheduler_thread_([this](std::stop_token stop) { scheduler_.run(stop); }),
       webhooks_thread_([this](std::stop_token stop) { webhooks_.run(stop); }) {}
 

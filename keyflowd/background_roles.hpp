@@ -3,6 +3,7 @@
 #include <string>
 #include <thread>
 
+#include "consumers/delivery_metrics.hpp"
 #include "consumers/rotation_scheduler.hpp"
 #include "consumers/rotation_webhooks.hpp"
 #include "consumers/webhook_deliverer.hpp"
@@ -51,6 +52,7 @@ class ScheduleRole {
  private:
   KeyLifecycleService lifecycle_;
   RotationScheduler scheduler_;
+  DeliveryMetrics webhook_metrics_;
   RotationWebhooks webhooks_;
   std::jthread scheduler_thread_;
   std::jthread webhooks_thread_;

@@ -26,8 +26,9 @@ WebhookClient::Options webhook_client_options(const Config& config) {
   return options;
 }
 
-WebhookTestSender::Options test_event_options(const Config& config) {
+WebhookTestSender::Options test_event_options(const Config& config, DeliveryMetrics& metrics) {
   WebhookTestSender::Options options;
+  options.metrics = &metrics;
   options.retry = config.webhook_retry;
   options.disable_after = config.webhook_disable_after;
   return options;
@@ -72,8 +73,9 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
              return probe_.reachable() && relay_ready();
            }},
       webhook_client_(io_.get_executor(), webhook_client_options(config)),
+      webhook_metrics_(core.metrics, "deliver"),
       test_events_(core.pool, core.master_key, webhook_client_, core.clock,
-                   test_event_options(config)),
+                   test_event_options(config, webhook_metrics_)),
       server_(io_, workers_, router_, core.metrics, server_options(config)) {
   if (config.admin_token.empty())
     spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");

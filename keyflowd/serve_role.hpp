@@ -55,6 +55,7 @@ class ServeRole {
   boost::asio::io_context io_;
   // Test events are POSTed from here, on the server's I/O thread.
   WebhookClient webhook_client_;
+  DeliveryMetrics webhook_metrics_;
   WebhookTestSender test_events_;
   boost::asio::thread_pool workers_{8};
   http::Server server_;

@@ -200,4 +200,13 @@ long SubscriptionStore::count_for_cap(pqxx::work& txn,
       .as<long>();
 }
 
+long SubscriptionStore::count_with_status(pqxx::work& txn, const std::string& status) {
+  return txn
+      .exec_params1(
+          "SELECT count(*) FROM webhook_subscriptions"
+          " WHERE status = $1 AND deleted_at IS NULL",
+          status)[0]
+      .as<long>();
+}
+
 }  // namespace keyflow

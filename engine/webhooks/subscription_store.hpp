@@ -84,6 +84,8 @@ class SubscriptionStore {
   // Live subscriptions of one organization (or, with none, the unscoped ones), with the
   // organization's row locked first so that concurrent creates count one after another.
   static long count_for_cap(pqxx::work& txn, const std::optional<std::string>& organization_id);
+  // Live subscriptions with this status.
+  static long count_with_status(pqxx::work& txn, const std::string& status);
 };
 
 }  // namespace keyflow

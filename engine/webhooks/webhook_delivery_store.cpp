@@ -177,6 +177,19 @@ void WebhookDeliveryStore::release(pqxx::work& txn, const std::string& id, TimeP
       id, sql_timestamp(lease_until));
 }
 
+std::vector<std::pair<std::string, long>> WebhookDeliveryStore::pending_by_subscription(
+    pqxx::work& txn) {
+  // The partial index on pending rows keeps this to the backlog's size.
+  const auto rows = txn.exec(
+      "SELECT subscription_id::text, count(*) FROM webhook_deliveries"
+      " WHERE status = 'pending' GROUP BY subscription_id ORDER BY subscription_id");
+  std::vector<std::pair<std::string, long>> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows)
+    out.emplace_back(row[0].c_str(), row[1].as<long>());
+  return out;
+}
+
 namespace {
 
 constexpr const char* kLogColumns =

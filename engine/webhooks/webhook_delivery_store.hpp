@@ -81,6 +81,9 @@ class WebhookDeliveryStore {
                                                   TimePoint now);
   static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
 
+  // How many deliveries wait, per subscription that has any (live or not).
+  static std::vector<std::pair<std::string, long>> pending_by_subscription(pqxx::work& txn);
+
   // The delivery log, newest first by (created_at, id), of live subscriptions only.
   struct LogQuery {
     std::optional<std::string> subscription_id;

@@ -17,11 +17,13 @@
 #include "consumers/webhook_signature.hpp"
 #include "engine/core/encoding.hpp"
 #include "engine/core/ids.hpp"
+#include "engine/core/metrics.hpp"
 #include "engine/core/time_format.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
 #include "engine/webhooks/subscription_service.hpp"
+#include "engine/webhooks/webhook_message.hpp"
 #include "outbox/embedded_broker.hpp"
 #include "outbox/kafka_producer.hpp"
 #include "outbox/topics.hpp"
@@ -568,6 +570,58 @@ TEST_F(WebhookDeliveryTest, ASubscriptionsOwnRetryScheduleIsUsed) {
   ASSERT_EQ(requests.size(), 2u) << "the deployment's schedule has four attempts";
   EXPECT_GE(requests[1].received_at - requests[0].received_at, 800ms)
       << "1 s less 20% jitter; the deployment's schedule waits 100 ms";
+}
+
+// The deliverer counts attempts by outcome with their durations, and reads the backlog per
+// subscription and the disabled subscriptions into gauges.
+TEST_F(WebhookDeliveryTest, AttemptsAndTheBacklogAreMeasured) {
+  WebhookReceiver failing;
+  failing.set_status(500);
+  subscribe(receiver.url());
+  const auto dies = subscribe(failing.url());
+  db.exec("UPDATE webhook_subscriptions SET retry_schedule = '{0,1}' WHERE id = " + dies.id);
+  const auto waits = subscribe(receiver.url("/paused"));
+  const auto off = subscribe(receiver.url("/off"));
+  // One paused with a delivery waiting, one disabled.
+  db.exec("UPDATE webhook_subscriptions SET status = 'paused' WHERE id = " + waits.id);
+  db.exec(
+      "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, body)"
+      " VALUES ('" +
+      new_delivery_id() + "', " + waits.id + ", gen_random_uuid(), 'api_key.created', '{}')");
+  db.exec("UPDATE webhook_subscriptions SET status = 'disabled' WHERE id = " + off.id);
+  Metrics metrics;
+  auto o = options();
+  o.metrics = &metrics;
+  o.backlog_interval = 100ms;
+  publish();
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  const auto value = [&](const std::string& series) {
+    const auto text = metrics.render();
+    const auto at = text.find("\n" + series + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size() + 2));
+  };
+  ASSERT_TRUE(eventually(
+      [&] {
+        return value(R"(keyflow_webhook_attempts_total{queue="deliver",outcome="dead"})") == 1;
+      },
+      30s))
+      << metrics.render();
+  EXPECT_EQ(value(R"(keyflow_webhook_attempts_total{queue="deliver",outcome="succeeded"})"), 1);
+  EXPECT_EQ(value(R"(keyflow_webhook_attempts_total{queue="deliver",outcome="retrying"})"), 1);
+  EXPECT_EQ(value(R"(keyflow_webhook_attempt_duration_seconds_count{queue="deliver"})"), 3);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return value(R"(keyflow_webhook_pending_deliveries{subscription_id=")" + waits.id +
+                     "\"}") == 1;
+      },
+      10s))
+      << metrics.render();
+  EXPECT_EQ(value("keyflow_webhook_disabled_subscriptions"), 1);
+  // A reading taken after the dead one: a subscription with nothing pending has no sample.
+  EXPECT_TRUE(eventually(
+      [&] { return metrics.render().find("subscription_id=\"" + dies.id) == std::string::npos; },
+      10s));
 }
 
 // rate_limit: at most that many attempts a second, after a first burst of as many.
