@@ -522,7 +522,9 @@ TEST_F(WebhookDeliveryTest, AReceiverFailingForTheConfiguredTimeIsDisabledAndIts
   const auto subscription = subscribe(receiver.url());
   publish();
   auto o = options();
-  o.retry = RetrySchedule({0ms, 700ms, 700ms, 700ms});
+  // The second attempt comes well within the second (the sender polls every 200 ms), the
+  // third well after it.
+  o.retry = RetrySchedule({0ms, 400ms, 1500ms, 1500ms});
   o.disable_after = 1s;
   RunningDeliverer deliverer(o, master_key, clock);
 
