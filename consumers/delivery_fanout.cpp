@@ -1,7 +1,9 @@
 #include "consumers/delivery_fanout.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "consumers/delivery_payload.hpp"
@@ -24,20 +26,35 @@ std::optional<std::string> scope_id(const boost::json::object& data, std::string
 }  // namespace
 
 DeliveryFanout::Result DeliveryFanout::fan_out(const CloudEvent& event) {
+  return fan_out(std::vector<CloudEvent>{event});
+}
+
+DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& events) {
   const auto now = clock_.now();
-  const auto organization_id = scope_id(event.data, "organization_id");
-  const auto project_id = scope_id(event.data, "project_id");
   return pool_.transact([&](pqxx::work& txn) {
-    const auto subscriptions =
-        WebhookDeliveryStore::matching_subscriptions(txn, event.type, organization_id, project_id);
+    using Audience =
+        std::tuple<std::string, std::optional<std::string>, std::optional<std::string>>;
+    std::map<Audience, std::vector<std::string>> matches;
     std::vector<NewWebhookDelivery> deliveries;
-    deliveries.reserve(subscriptions.size());
-    for (const auto& subscription : subscriptions) {
-      auto id = new_delivery_id();
-      auto body = delivery_body(id, event);
-      deliveries.push_back({std::move(id), subscription, event.id, event.type, std::move(body)});
+    Result result;
+    for (const auto& event : events) {
+      Audience audience{event.type, scope_id(event.data, "organization_id"),
+                        scope_id(event.data, "project_id")};
+      auto it = matches.find(audience);
+      if (it == matches.end()) {
+        auto subscriptions = WebhookDeliveryStore::matching_subscriptions(
+            txn, event.type, std::get<1>(audience), std::get<2>(audience));
+        it = matches.emplace(std::move(audience), std::move(subscriptions)).first;
+      }
+      result.matched += it->second.size();
+      for (const auto& subscription : it->second) {
+        auto id = new_delivery_id();
+        auto body = delivery_body(id, event);
+        deliveries.push_back({std::move(id), subscription, event.id, event.type, std::move(body)});
+      }
     }
-    return Result{subscriptions.size(), WebhookDeliveryStore::insert(txn, deliveries, now)};
+    result.created = WebhookDeliveryStore::insert(txn, deliveries, now);
+    return result;
   });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "consumers/cloud_event.hpp"
 #include "engine/core/clock.hpp"
@@ -19,12 +20,15 @@ class DeliveryFanout {
   DeliveryFanout(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
 
   struct Result {
-    std::size_t matched = 0;  // subscriptions that match the event
+    std::size_t matched = 0;  // subscriptions that match the event (summed over events)
     std::size_t created = 0;  // deliveries new in this call
   };
 
   // Throws what libpqxx throws (the database is down): nothing was written then.
   Result fan_out(const CloudEvent& event);
+  // Many events in one transaction and one INSERT, each matched once per distinct (type,
+  // organization, project) among them: what a consumer does with a batch of messages.
+  Result fan_out(const std::vector<CloudEvent>& events);
 
  private:
   ConnectionPool& pool_;

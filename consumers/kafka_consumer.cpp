@@ -1,6 +1,9 @@
 #include "consumers/kafka_consumer.hpp"
 
+#include <algorithm>
+#include <map>
 #include <stdexcept>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -36,6 +39,7 @@ KafkaConsumer::KafkaConsumer(const ConsumerOptions& options) {
   set(conf, "enable.auto.commit", "false");
   set(conf, "auto.offset.reset", "earliest");
   set(conf, "enable.partition.eof", "false");
+  set(conf, "fetch.wait.max.ms", std::to_string(options.fetch_wait.count()));
   // Find a broker that comes back within a second rather than the default ten.
   set(conf, "reconnect.backoff.max.ms", "1000");
   for (const auto& [name, value] : options.overrides)
@@ -97,6 +101,40 @@ std::optional<KafkaMessage> KafkaConsumer::poll(std::chrono::milliseconds timeou
   }
   rd_kafka_message_destroy(raw);
   return m;
+}
+
+std::vector<KafkaMessage> KafkaConsumer::poll_batch(std::size_t max,
+                                                    std::chrono::milliseconds timeout) {
+  std::vector<KafkaMessage> batch;
+  auto first = poll(timeout);
+  if (!first) return batch;
+  batch.push_back(std::move(*first));
+  while (batch.size() < max) {
+    auto next = poll(std::chrono::milliseconds(0));
+    if (!next) break;
+    batch.push_back(std::move(*next));
+  }
+  return batch;
+}
+
+std::error_code KafkaConsumer::commit(const std::vector<KafkaMessage>& messages) {
+  if (messages.empty()) return {};
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> last;
+  for (const auto& m : messages) {
+    auto& offset = last[{m.topic, m.partition}];
+    offset = std::max(offset, m.offset);
+  }
+  rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_topic_partition_list_new(static_cast<int>(last.size()));
+  for (const auto& [partition, offset] : last) {
+    rd_kafka_topic_partition_list_add(offsets, partition.first.c_str(), partition.second)->offset =
+        offset + 1;
+  }
+  auto err = rd_kafka_commit(rk_, offsets, 0);
+  for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < offsets->cnt; ++i)
+    err = offsets->elems[i].err;
+  rd_kafka_topic_partition_list_destroy(offsets);
+  return make_kafka_error(err);
 }
 
 std::error_code KafkaConsumer::commit(const KafkaMessage& message) {

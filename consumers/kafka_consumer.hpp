@@ -18,6 +18,9 @@ struct ConsumerOptions {
   std::string group_id;
   std::vector<std::string> topics;
   std::string client_id = "keyflow";
+  // How long the broker may hold a fetch that finds nothing new: an upper bound on how late a
+  // message is seen when the broker does not answer as soon as one arrives.
+  std::chrono::milliseconds fetch_wait{100};
   // Further librdkafka properties, applied last (they win over the settings above).
   std::map<std::string, std::string> overrides;
 };
@@ -53,9 +56,14 @@ class KafkaConsumer {
   // The next message, or nullopt after timeout. Consumer errors (broker down, unknown topic)
   // are logged, not returned: librdkafka recovers from them by itself.
   std::optional<KafkaMessage> poll(std::chrono::milliseconds timeout);
+  // Up to max messages: waits up to timeout for the first, then takes what has arrived
+  // without waiting. Empty after timeout.
+  std::vector<KafkaMessage> poll_batch(std::size_t max, std::chrono::milliseconds timeout);
 
   // Synchronously commits message.offset + 1 for its partition. kafka_category() errors.
   std::error_code commit(const KafkaMessage& message);
+  // The same for a batch, in one request: each partition's last offset in it, + 1.
+  std::error_code commit(const std::vector<KafkaMessage>& messages);
 
  private:
   rd_kafka_t* rk_ = nullptr;

@@ -26,20 +26,25 @@ namespace {
 
 constexpr std::chrono::milliseconds kPollTimeout{200};
 
-// Fans one event out, retrying while the database is unreachable: the offset must not move past
-// an event whose deliveries are not written. False when stopped first.
-bool fan_out_durably(DeliveryFanout& fanout, const CloudEvent& event, std::stop_token& stop) {
+// Enough messages per transaction that the commit and the round trips are shared widely, few
+// enough that one transaction stays small.
+constexpr std::size_t kMaxBatch = 1000;
+
+// Fans a batch of events out, retrying while the database is unreachable: the offsets must not
+// move past events whose deliveries are not written. False when stopped first.
+bool fan_out_durably(DeliveryFanout& fanout, const std::vector<CloudEvent>& events,
+                     std::stop_token& stop) {
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
   for (;;) {
     try {
-      const auto result = fanout.fan_out(event);
-      spdlog::debug("deliver: event {} ({}) -> {} new deliveries of {} subscriptions", event.id,
-                    event.type, result.created, result.matched);
+      const auto result = fanout.fan_out(events);
+      spdlog::debug("deliver: {} events -> {} new deliveries of {} matches", events.size(),
+                    result.created, result.matched);
       return true;
     } catch (const std::exception& e) {
       const auto delay = backoff.next();
-      spdlog::warn("deliver: fan-out of event {} failed, retrying in {} ms: {}", event.id,
-                   delay.count(), e.what());
+      spdlog::warn("deliver: fan-out of {} events (the first {}) failed, retrying in {} ms: {}",
+                   events.size(), events.front().id, delay.count(), e.what());
       if (!sleep_unless_stopped(stop, delay)) return false;
     }
   }
@@ -48,21 +53,27 @@ bool fan_out_durably(DeliveryFanout& fanout, const CloudEvent& event, std::stop_
 void consume(KafkaConsumer& consumer, DeliveryFanout& fanout, DeliverySender& sender,
              std::stop_token stop) {
   while (!stop.stop_requested()) {
-    auto message = consumer.poll(kPollTimeout);
-    if (!message) continue;
-    std::string error;
-    if (const auto event = parse_cloud_event(*message, error)) {
-      if (!fan_out_durably(fanout, *event, stop)) return;
-      sender.wake();
-    } else {
-      // A message that can never be delivered must not block its partition.
-      spdlog::error("deliver: skipping {}[{}]@{}: {}", message->topic, message->partition,
-                    message->offset, error);
+    const auto batch = consumer.poll_batch(kMaxBatch, kPollTimeout);
+    if (batch.empty()) continue;
+    std::vector<CloudEvent> events;
+    events.reserve(batch.size());
+    for (const auto& message : batch) {
+      std::string error;
+      if (auto event = parse_cloud_event(message, error)) {
+        events.push_back(std::move(*event));
+      } else {
+        // A message that can never be delivered must not block its partition.
+        spdlog::error("deliver: skipping {}[{}]@{}: {}", message.topic, message.partition,
+                      message.offset, error);
+      }
     }
-    if (const auto ec = consumer.commit(*message)) {
-      // The deliveries exist; consuming the event again will find them and add nothing.
-      spdlog::warn("deliver: commit of {}[{}]@{} failed: {}", message->topic, message->partition,
-                   message->offset, ec.message());
+    if (!events.empty()) {
+      if (!fan_out_durably(fanout, events, stop)) return;
+      sender.wake();
+    }
+    if (const auto ec = consumer.commit(batch)) {
+      // The deliveries exist; consuming the events again will find them and add nothing.
+      spdlog::warn("deliver: commit of {} messages failed: {}", batch.size(), ec.message());
     }
   }
 }
@@ -82,6 +93,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
   consumer_options.group_id = options_.group_id;
   consumer_options.topics = options_.topics;
   consumer_options.client_id = "keyflow-deliver";
+  consumer_options.fetch_wait = std::chrono::milliseconds(50);
   consumer_options.overrides = options_.kafka_overrides;
   KafkaConsumer consumer(consumer_options);
 

@@ -204,6 +204,7 @@ TEST_F(WebhookDeliveryLogTest, ATestEventIsSentSignedAtOnceAndAnsweredWithItsAtt
     ASSERT_EQ(attempts.size(), 1u);
     EXPECT_EQ(attempts[0].at("status_code"), 200);
     EXPECT_TRUE(attempts[0].at("error").is_null());
+    server.f.clock.advance(1ms);  // distinct created_at, so the newest-first order is known
   }
   ASSERT_EQ(receiver.count(), 2u) << "sent before the answer, once each";
   const auto request = receiver.requests()[0];

@@ -379,6 +379,37 @@ TEST_F(WebhookDeliveryTest, FanOutOfTheSameEventTwiceAddsNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries"), 2);
 }
 
+// A consumer's batch: one transaction for all, an event seen twice in it (a relay's resend)
+// delivered once, each event matched by its own type and tenant.
+TEST_F(WebhookDeliveryTest, ABatchFansOutEveryEventOnceAndEachToItsOwnSubscribers) {
+  subscribe(receiver.url(), {"api_key.revoked"});
+  subscribe(receiver.url("/all"));
+  const auto other = insert_organization("other");
+  subscribe(receiver.url("/other"), {}, other);
+  const auto event = [&](const std::string& type, const std::string& organization) {
+    CloudEvent e;
+    e.id = random_uuid();
+    e.type = type;
+    e.subject = "1";
+    e.time = format_timestamp(clock.now());
+    e.data = {{"organization_id", organization}, {"project_id", nullptr}};
+    return e;
+  };
+  const auto revoked = event("api_key.revoked", organization_id);
+  DeliveryFanout fanout(pool, clock);
+  const auto result = fanout.fan_out(std::vector<CloudEvent>{
+      revoked, event("api_key.created", organization_id), revoked, event("api_key.created", other),
+      event("api_key.revoked", organization_id)});
+  EXPECT_EQ(result.matched, 2u + 1 + 2 + 2 + 2) << "two unscoped subscriptions, one of the other";
+  EXPECT_EQ(result.created, 7u) << "the resent event's two deliveries are made once";
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries WHERE event_id = '" + revoked.id + "'"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries d JOIN webhook_subscriptions s"
+                  " ON s.id = d.subscription_id WHERE s.organization_id = " +
+                  other),
+            1);
+}
+
 TEST_F(WebhookDeliveryTest, LoopbackTargetIsRefusedAndRecordedWithoutAllowPrivate) {
   subscribe(receiver.url());
   publish();
