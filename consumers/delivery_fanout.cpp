@@ -6,6 +6,8 @@
 #include <tuple>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "consumers/delivery_payload.hpp"
 #include "engine/webhooks/webhook_delivery_store.hpp"
 
@@ -31,7 +33,7 @@ DeliveryFanout::Result DeliveryFanout::fan_out(const CloudEvent& event) {
 
 DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& events) {
   const auto now = clock_.now();
-  return pool_.transact([&](pqxx::work& txn) {
+  const auto outcome = pool_.transact([&](pqxx::work& txn) {
     using Audience =
         std::tuple<std::string, std::optional<std::string>, std::optional<std::string>>;
     std::map<Audience, std::vector<std::string>> matches;
@@ -56,6 +58,16 @@ DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& ev
     result.created = WebhookDeliveryStore::insert(txn, deliveries, now);
     return result;
   });
+  created_since_analyze_ += outcome.created;
+  if (created_since_analyze_ >= kAnalyzeEvery) {
+    created_since_analyze_ = 0;
+    try {
+      pool_.transact([](pqxx::work& txn) { WebhookDeliveryStore::analyze(txn); });
+    } catch (const std::exception& e) {
+      spdlog::debug("deliver: could not analyze webhook_deliveries: {}", e.what());
+    }
+  }
+  return outcome;
 }
 
 }  // namespace keyflow

@@ -30,9 +30,15 @@ class DeliveryFanout {
   // organization, project) among them: what a consumer does with a batch of messages.
   Result fan_out(const std::vector<CloudEvent>& events);
 
+  // After this many new deliveries, webhook_deliveries is analyzed: a backlog that grows
+  // faster than autovacuum looks (once a minute by default) would otherwise be planned as
+  // the near-empty table the statistics last saw, and each claim would scan it.
+  static constexpr std::size_t kAnalyzeEvery = 10000;
+
  private:
   ConnectionPool& pool_;
   const Clock& clock_;
+  std::size_t created_since_analyze_ = 0;
 };
 
 }  // namespace keyflow

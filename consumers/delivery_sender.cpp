@@ -1,6 +1,9 @@
 #include "consumers/delivery_sender.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -17,13 +20,117 @@ std::chrono::milliseconds lease_length(const SenderOptions& o) {
 
 }  // namespace
 
+// What the sending thread and the client's completion handlers share. Everything but the
+// constants is guarded by mutex; nothing is sent while it is held.
+struct DeliverySender::State {
+  struct Finished {
+    DeliveryClaim claim;
+    TimePoint attempted_at;
+    WebhookResponse response;
+  };
+
+  State(WebhookClient& http, const Clock& time, const SenderOptions& options)
+      : client(http),
+        clock(time),
+        user_agent(options.user_agent),
+        // A claimed delivery is sent only while its lease outlasts the attempt.
+        min_lease_left(options.request_timeout + std::chrono::seconds(5)) {}
+
+  WebhookClient& client;
+  const Clock& clock;
+  const std::string user_agent;
+  const std::chrono::milliseconds min_lease_left;
+
+  std::mutex mutex;
+  std::condition_variable_any changed;
+  std::vector<Finished> finished;  // to be recorded
+  bool woken = false;
+  // Set when the sender stops: completions start nothing more.
+  bool stopping = false;
+  std::unordered_map<std::string, std::size_t> in_flight_by_group;
+  std::size_t in_flight_total = 0;
+  // Claimed and leased, waiting for a slot of their group.
+  std::unordered_map<std::string, std::deque<DueDelivery>> ready;
+  std::size_t ready_total = 0;
+  // Claimed but not sent in time (their lease ran short): to hand back.
+  std::vector<std::pair<std::string, TimePoint>> unsent;
+
+  // Under mutex: the group's next ready delivery, counted in flight.
+  std::optional<DueDelivery> take_ready(const std::string& group) {
+    const auto it = ready.find(group);
+    if (it == ready.end()) return std::nullopt;
+    auto due = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty()) ready.erase(it);
+    --ready_total;
+    ++in_flight_by_group[group];
+    ++in_flight_total;
+    return due;
+  }
+
+  // Under mutex: a slot given back.
+  void free_slot(const std::string& group) {
+    const auto it = in_flight_by_group.find(group);
+    if (it != in_flight_by_group.end() && --it->second == 0) in_flight_by_group.erase(it);
+    --in_flight_total;
+  }
+
+  // Sends a delivery that holds a slot; when it is done, the slot goes to the group's next
+  // ready delivery. Without the mutex.
+  static void start(const std::shared_ptr<State>& self, DueDelivery due) {
+    for (;;) {
+      const auto now = self->clock.now();
+      const auto group = due.claim.group;
+      if (due.claim.lease_until - now < self->min_lease_left) {
+        std::lock_guard lock(self->mutex);
+        self->unsent.emplace_back(due.claim.delivery_id, due.claim.lease_until);
+        self->free_slot(due.claim.group);
+      } else if (auto request = signed_request(due, now, self->user_agent)) {
+        self->client.post(std::move(*request),
+                          [self, claim = std::move(due.claim), now](WebhookResponse response) {
+                            std::optional<DueDelivery> next;
+                            {
+                              std::lock_guard lock(self->mutex);
+                              self->finished.push_back({claim, now, std::move(response)});
+                              self->free_slot(claim.group);
+                              if (!self->stopping) next = self->take_ready(claim.group);
+                            }
+                            self->changed.notify_all();
+                            if (next) start(self, std::move(*next));
+                          });
+        return;
+      } else {
+        WebhookResponse response;
+        response.error = "the signing secret is malformed";
+        std::lock_guard lock(self->mutex);
+        self->finished.push_back({std::move(due.claim), now, std::move(response)});
+        self->free_slot(group);
+      }
+      // Not sent: the slot goes to the group's next one right away.
+      std::optional<DueDelivery> next;
+      {
+        std::lock_guard lock(self->mutex);
+        if (!self->stopping) next = self->take_ready(group);
+      }
+      self->changed.notify_all();
+      if (!next) return;
+      due = std::move(*next);
+    }
+  }
+};
+
 DeliverySender::DeliverySender(DeliveryQueue& queue, WebhookClient& client, const Clock& clock,
                                SenderOptions options)
     : queue_(queue),
-      client_(client),
       clock_(clock),
       options_(std::move(options)),
-      schedule_(options_.retry) {}
+      schedule_(options_.retry),
+      state_(std::make_shared<State>(client, clock, options_)) {}
+
+DeliverySender::~DeliverySender() {
+  std::lock_guard lock(state_->mutex);
+  state_->stopping = true;
+}
 
 double DeliverySender::jitter() const {
   return options_.jitter ? options_.jitter() : random_jitter();
@@ -31,91 +138,116 @@ double DeliverySender::jitter() const {
 
 void DeliverySender::wake() {
   {
-    std::lock_guard lock(mailbox_->mutex);
-    mailbox_->woken = true;
+    std::lock_guard lock(state_->mutex);
+    state_->woken = true;
   }
-  mailbox_->changed.notify_all();
+  state_->changed.notify_all();
 }
 
 std::size_t DeliverySender::dispatch_due() {
-  if (in_flight_total_ >= options_.max_in_flight) return 0;
   const auto now = clock_.now();
+  const auto cap = options_.max_in_flight_per_subscription;
+  // How far ahead of its sending a group is claimed: one cap more, without a rate limit.
+  const auto depth = [&](std::optional<int> rate_limit) { return rate_limit ? cap : 2 * cap; };
+
+  // What each group holds now. Completions only move deliveries from ready to in flight or
+  // out, so these counts can only overstate what a group holds while the claim runs.
+  std::unordered_map<std::string, std::size_t> held;
+  std::size_t held_total = 0;
+  std::vector<std::pair<std::string, TimePoint>> unsent;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (const auto& [group, n] : state_->in_flight_by_group)
+      held[group] += n;
+    for (const auto& [group, queued] : state_->ready)
+      held[group] += queued.size();
+    held_total = state_->in_flight_total + state_->ready_total;
+    unsent.swap(state_->unsent);
+  }
+  if (!unsent.empty()) {
+    for (const auto& [id, lease] : unsent)
+      leases_.erase(id);
+    queue_.release(unsent);
+  }
+
   std::vector<std::string> saturated;
-  for (const auto& [group, count] : in_flight_by_group_) {
-    if (count >= options_.max_in_flight_per_subscription) saturated.push_back(group);
+  for (const auto& [group, n] : held) {
+    const auto limited = rate_limits_.find(group) != rate_limits_.end();
+    if (n >= depth(limited ? std::optional<int>(1) : std::nullopt)) saturated.push_back(group);
   }
   for (auto it = rate_limits_.begin(); it != rate_limits_.end();) {
-    if (it->second.full(now)) {
+    if (it->second.full(now) && !held.contains(it->first)) {
       it = rate_limits_.erase(it);  // idle for a second: forget it
       continue;
     }
     if (it->second.empty(now)) saturated.push_back(it->first);
     ++it;
   }
-  std::unordered_map<std::string, std::size_t> taken;
-  const auto admit = [&](const std::string& group, std::optional<int> rate_limit) {
-    const auto it = in_flight_by_group_.find(group);
-    const auto busy = it == in_flight_by_group_.end() ? 0 : it->second;
-    auto& count = taken[group];
-    if (busy + count >= options_.max_in_flight_per_subscription) return false;
-    if (rate_limit) {
-      auto bucket = rate_limits_.try_emplace(group, *rate_limit, now).first;
-      if (bucket->second.rate() != *rate_limit) bucket->second = TokenBucket(*rate_limit, now);
-      if (!bucket->second.take(now)) return false;
-    }
-    ++count;
-    return true;
-  };
-  auto due = queue_.claim(now, now + lease_length(options_),
-                          options_.max_in_flight - in_flight_total_, saturated, admit);
-  for (auto& d : due)
-    start(std::move(d), now);
-  return due.size();
-}
 
-void DeliverySender::finish_without_sending(DeliveryClaim claim, TimePoint now, std::string error) {
-  WebhookResponse response;
-  response.error = std::move(error);
+  std::vector<DueDelivery> claimed;
+  const auto room = 2 * options_.max_in_flight;
+  if (held_total < room) {
+    std::unordered_map<std::string, std::size_t> taken;
+    const auto admit = [&](const std::string& group, std::optional<int> rate_limit) {
+      const auto it = held.find(group);
+      auto& count = taken[group];
+      if ((it == held.end() ? 0 : it->second) + count >= depth(rate_limit)) return false;
+      if (rate_limit) {
+        auto bucket = rate_limits_.try_emplace(group, *rate_limit, now).first;
+        if (bucket->second.rate() != *rate_limit) bucket->second = TokenBucket(*rate_limit, now);
+        if (!bucket->second.take(now)) return false;
+      }
+      ++count;
+      return true;
+    };
+    claimed = queue_.claim(now, now + lease_length(options_), room - held_total, saturated, admit);
+  }
+
+  // Queue what was claimed, then take from every group what fits in flight.
+  std::vector<DueDelivery> starting;
   {
-    std::lock_guard lock(mailbox_->mutex);
-    mailbox_->finished.push_back({std::move(claim), now, std::move(response)});
+    std::lock_guard lock(state_->mutex);
+    for (auto& d : claimed) {
+      leases_[d.claim.delivery_id] = d.claim.lease_until;
+      if (!d.error.empty()) {
+        // It cannot be signed: a failed attempt, without sending.
+        WebhookResponse response;
+        response.error = std::move(d.error);
+        state_->finished.push_back({std::move(d.claim), now, std::move(response)});
+        continue;
+      }
+      const auto group = d.claim.group;
+      state_->ready[group].push_back(std::move(d));
+      ++state_->ready_total;
+    }
+    std::vector<std::string> groups;
+    for (const auto& [group, queued] : state_->ready)
+      groups.push_back(group);
+    for (const auto& group : groups) {
+      while (state_->in_flight_total < options_.max_in_flight) {
+        const auto it = state_->in_flight_by_group.find(group);
+        if (it != state_->in_flight_by_group.end() && it->second >= cap) break;
+        auto next = state_->take_ready(group);
+        if (!next) break;
+        starting.push_back(std::move(*next));
+      }
+    }
   }
-  mailbox_->changed.notify_all();
-}
-
-void DeliverySender::start(DueDelivery due, TimePoint now) {
-  ++in_flight_by_group_[due.claim.group];
-  ++in_flight_total_;
-  leases_[due.claim.delivery_id] = due.claim.lease_until;
-
-  if (!due.error.empty()) {
-    finish_without_sending(std::move(due.claim), now, std::move(due.error));
-    return;
-  }
-  auto request = signed_request(due, now, options_.user_agent);
-  if (!request) {
-    finish_without_sending(std::move(due.claim), now, "the signing secret is malformed");
-    return;
-  }
-  client_.post(std::move(*request),
-               [mailbox = mailbox_, claim = std::move(due.claim), now](WebhookResponse response) {
-                 {
-                   std::lock_guard lock(mailbox->mutex);
-                   mailbox->finished.push_back({claim, now, std::move(response)});
-                 }
-                 mailbox->changed.notify_all();
-               });
+  for (auto& d : starting)
+    State::start(state_, std::move(d));
+  return claimed.size();
 }
 
 std::size_t DeliverySender::record_finished() {
-  std::vector<Finished> batch;
+  std::vector<State::Finished> batch;
   {
-    std::lock_guard lock(mailbox_->mutex);
-    batch.swap(mailbox_->finished);
+    std::lock_guard lock(state_->mutex);
+    batch.swap(state_->finished);
   }
   if (batch.empty()) return 0;
   const auto now = clock_.now();
   std::vector<DeliveryResult> results;
+  results.reserve(batch.size());
   for (const auto& f : batch) {
     const auto& schedule = f.claim.retry ? *f.claim.retry : schedule_;
     results.push_back({f.claim, f.attempted_at, f.response,
@@ -125,17 +257,14 @@ std::size_t DeliverySender::record_finished() {
     queue_.record(results, now);
   } catch (...) {
     // Keep them for the next round, ahead of what arrived meanwhile.
-    std::lock_guard lock(mailbox_->mutex);
-    batch.insert(batch.end(), std::make_move_iterator(mailbox_->finished.begin()),
-                 std::make_move_iterator(mailbox_->finished.end()));
-    mailbox_->finished = std::move(batch);
+    std::lock_guard lock(state_->mutex);
+    batch.insert(batch.end(), std::make_move_iterator(state_->finished.begin()),
+                 std::make_move_iterator(state_->finished.end()));
+    state_->finished = std::move(batch);
     throw;
   }
   if (options_.metrics) options_.metrics->record(results);
   for (const auto& result : results) {
-    auto it = in_flight_by_group_.find(result.claim.group);
-    if (it != in_flight_by_group_.end() && --it->second == 0) in_flight_by_group_.erase(it);
-    --in_flight_total_;
     leases_.erase(result.claim.delivery_id);
     const auto& r = result.response;
     const auto what = r.error.empty() ? "HTTP " + std::to_string(r.status_code) : r.error;
@@ -151,16 +280,18 @@ std::size_t DeliverySender::record_finished() {
 }
 
 void DeliverySender::wait(std::stop_token& stop, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mailbox_->mutex);
-  mailbox_->changed.wait_for(lock, stop, timeout,
-                             [&] { return mailbox_->woken || !mailbox_->finished.empty(); });
-  // Then gather for a moment: recording and claiming cost a few database round trips per
-  // round whatever their size, so rounds of one attempt each would cap the rate there.
-  if (!mailbox_->finished.empty() && options_.gather.count() > 0) {
-    mailbox_->changed.wait_for(lock, stop, options_.gather,
-                               [&] { return mailbox_->finished.size() * 2 >= in_flight_total_; });
+  std::unique_lock lock(state_->mutex);
+  state_->changed.wait_for(lock, stop, timeout, [&] {
+    return state_->woken || !state_->finished.empty() || !state_->unsent.empty();
+  });
+  // Then gather for a moment, unless much is waiting: recording and claiming cost a few
+  // database round trips whatever their size, while sending goes on from what is claimed.
+  if (!state_->finished.empty() && options_.gather.count() > 0) {
+    state_->changed.wait_for(lock, stop, options_.gather, [&] {
+      return state_->finished.size() * 2 >= state_->in_flight_total + state_->ready_total;
+    });
   }
-  mailbox_->woken = false;
+  state_->woken = false;
 }
 
 void DeliverySender::run(std::stop_token stop) {
@@ -186,17 +317,24 @@ void DeliverySender::run(std::stop_token stop) {
 }
 
 void DeliverySender::drain() {
+  {
+    // What is claimed but not started stays so: its lease is handed back below.
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+    state_->ready.clear();
+    state_->ready_total = 0;
+  }
   const auto until = std::chrono::steady_clock::now() + options_.shutdown_grace;
-  while (in_flight_total_ > 0) {
+  for (;;) {
     try {
       record_finished();
     } catch (const std::exception& e) {
       spdlog::warn("{}: sender: {}", queue_.name(), e.what());
       break;
     }
-    if (in_flight_total_ == 0) break;
-    std::unique_lock lock(mailbox_->mutex);
-    if (!mailbox_->changed.wait_until(lock, until, [&] { return !mailbox_->finished.empty(); })) {
+    std::unique_lock lock(state_->mutex);
+    if (state_->in_flight_total == 0 && state_->finished.empty()) break;
+    if (!state_->changed.wait_until(lock, until, [&] { return !state_->finished.empty(); })) {
       break;
     }
   }
@@ -206,15 +344,13 @@ void DeliverySender::drain() {
   // receiver can drop the duplicate).
   try {
     queue_.release({leases_.begin(), leases_.end()});
-    spdlog::info("{}: handed back {} deliveries still in flight at shutdown", queue_.name(),
-                 leases_.size());
+    spdlog::info("{}: handed back {} deliveries claimed but not recorded at shutdown",
+                 queue_.name(), leases_.size());
   } catch (const std::exception& e) {
     spdlog::warn("{}: could not hand back leases ({}); they run out by themselves", queue_.name(),
                  e.what());
   }
   leases_.clear();
-  in_flight_by_group_.clear();
-  in_flight_total_ = 0;
 }
 
 }  // namespace keyflow

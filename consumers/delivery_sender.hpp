@@ -1,11 +1,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
@@ -51,12 +49,19 @@ struct SenderOptions {
 // dead after the last attempt. A sender that dies leaves its leases to run out, after which
 // the deliveries are due again: at least once, with the same webhook-id.
 //
+// Sending never waits for the database: each group's claims run up to one cap ahead of what
+// is in flight, and an attempt that finishes starts the group's next claimed delivery at once,
+// on the client's executor, while the thread that calls run() records finished attempts and
+// claims more in batches. A group with a rate limit is claimed no further ahead than its cap,
+// so that its tokens are spent when it sends.
+//
 // All database work runs on the thread that calls run() (or dispatch_due/record_finished);
 // HTTP runs on the client's executor.
 class DeliverySender {
  public:
   DeliverySender(DeliveryQueue& queue, WebhookClient& client, const Clock& clock,
                  SenderOptions options);
+  ~DeliverySender();
   DeliverySender(const DeliverySender&) = delete;
   DeliverySender& operator=(const DeliverySender&) = delete;
 
@@ -68,45 +73,30 @@ class DeliverySender {
   void wake();
 
   // One step of run(), for tests: claims what is due and fits under the concurrency caps and
-  // starts sending it. Returns how many were started.
+  // starts sending what fits in flight. Returns how many were claimed.
   std::size_t dispatch_due();
   // Records the attempts that have finished. Returns how many. Throws on database errors; the
   // attempts are kept for the next call then.
   std::size_t record_finished();
 
  private:
-  struct Finished {
-    DeliveryClaim claim;
-    TimePoint attempted_at;
-    WebhookResponse response;
-  };
-  // Shared with the client's completion handlers, which may outlive the sender.
-  struct Mailbox {
-    std::mutex mutex;
-    std::condition_variable_any changed;
-    std::vector<Finished> finished;
-    bool woken = false;
-  };
+  struct State;
 
-  void start(DueDelivery due, TimePoint now);
-  void finish_without_sending(DeliveryClaim claim, TimePoint now, std::string error);
   void wait(std::stop_token& stop, std::chrono::milliseconds timeout);
   void drain();
   double jitter() const;
 
   DeliveryQueue& queue_;
-  WebhookClient& client_;
   const Clock& clock_;
   SenderOptions options_;
   RetrySchedule schedule_;
-  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
+  // Shared with the client's completion handlers, which may outlive the sender.
+  std::shared_ptr<State> state_;
   // Owned by the sending thread.
-  std::unordered_map<std::string, std::size_t> in_flight_by_group_;
   std::unordered_map<std::string, TimePoint> leases_;  // delivery id -> lease_until
   // Groups with a rate limit that sent within the last second. Per sender: with several
   // deliver processes, each may send up to the limit.
   std::unordered_map<std::string, TokenBucket> rate_limits_;
-  std::size_t in_flight_total_ = 0;
 };
 
 }  // namespace keyflow

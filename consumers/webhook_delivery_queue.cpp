@@ -64,12 +64,8 @@ std::vector<DueDelivery> WebhookDeliveryQueue::claim(TimePoint now, TimePoint le
       if (admit(candidate.subscription_id, candidate.rate_limit)) picked.push_back(candidate.id);
     }
     std::vector<DueDelivery> due;
-    std::vector<std::string> ids;
-    for (auto& row : WebhookDeliveryStore::lock_due(txn, picked, now)) {
-      ids.push_back(row.id);
+    for (auto& row : WebhookDeliveryStore::lock_due(txn, picked, now, lease_until))
       due.push_back(open_due(std::move(row), box_, lease_until));
-    }
-    WebhookDeliveryStore::lease(txn, ids, lease_until);
     return due;
   });
 }

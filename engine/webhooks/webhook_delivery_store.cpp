@@ -81,13 +81,12 @@ std::vector<WebhookDeliveryStore::Candidate> WebhookDeliveryStore::due_candidate
 
 namespace {
 
-// What sending a delivery takes, of webhook_deliveries d joined with its subscription s.
+// What sending a delivery takes, of webhook_deliveries d and its subscription s; $2 is now.
 constexpr const char* kSendingColumns =
-    "SELECT d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
+    "d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
     "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
     "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
-    "  array_to_json(s.retry_schedule)::text"
-    "  FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id";
+    "  array_to_json(s.retry_schedule)::text";
 
 std::optional<Bytes> optional_bytes(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -114,17 +113,26 @@ DueWebhookDelivery sending_row(const pqxx::row& row) {
 
 std::vector<DueWebhookDelivery> WebhookDeliveryStore::lock_due(pqxx::work& txn,
                                                                const std::vector<std::string>& ids,
-                                                               TimePoint now) {
+                                                               TimePoint now,
+                                                               TimePoint lease_until) {
   if (ids.empty()) return {};
-  // Still due and free: another sender may have taken one since it was read.
-  const auto rows =
-      txn.exec_params(std::string(kSendingColumns) +
-                          " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
-                          "   AND d.next_attempt_at <= $2::timestamptz"
-                          "   AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
-                          "   AND s.status = 'enabled'"
-                          " FOR UPDATE OF d SKIP LOCKED",
-                      text_array_literal(ids), sql_timestamp(now));
+  // Still due and free: another sender may have taken one since it was read. The ids are
+  // joined from unnest so that each is looked up by its key, never by scanning what is due.
+  const auto rows = txn.exec_params(
+      "WITH picked AS ("
+      "  SELECT d.id FROM unnest($1::text[]) AS p (id)"
+      "    JOIN webhook_deliveries d ON d.id = p.id"
+      "    JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+      "   WHERE d.status = 'pending' AND d.next_attempt_at <= $2::timestamptz"
+      "     AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
+      "     AND s.status = 'enabled'"
+      "   FOR UPDATE OF d SKIP LOCKED)"
+      " UPDATE webhook_deliveries d SET locked_until = $3::timestamptz"
+      "  FROM picked, webhook_subscriptions s"
+      " WHERE d.id = picked.id AND s.id = d.subscription_id"
+      " RETURNING " +
+          std::string(kSendingColumns),
+      text_array_literal(ids), sql_timestamp(now), sql_timestamp(lease_until));
   std::vector<DueWebhookDelivery> due;
   due.reserve(rows.size());
   for (const auto& row : rows)
@@ -136,7 +144,10 @@ std::optional<DueWebhookDelivery> WebhookDeliveryStore::sending(pqxx::work& txn,
                                                                 const std::string& id,
                                                                 TimePoint now) {
   const auto rows = txn.exec_params(
-      std::string(kSendingColumns) + " WHERE d.id = $1 FOR UPDATE OF d", id, sql_timestamp(now));
+      "SELECT " + std::string(kSendingColumns) +
+          " FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+          " WHERE d.id = $1 FOR UPDATE OF d",
+      id, sql_timestamp(now));
   if (rows.empty()) return std::nullopt;
   return sending_row(rows[0]);
 }
@@ -175,6 +186,10 @@ void WebhookDeliveryStore::release(pqxx::work& txn, const std::string& id, TimeP
       "UPDATE webhook_deliveries SET locked_until = NULL"
       " WHERE id = $1 AND locked_until = $2::timestamptz",
       id, sql_timestamp(lease_until));
+}
+
+void WebhookDeliveryStore::analyze(pqxx::work& txn) {
+  txn.exec("ANALYZE webhook_deliveries");
 }
 
 std::vector<std::pair<std::string, long>> WebhookDeliveryStore::pending_by_subscription(

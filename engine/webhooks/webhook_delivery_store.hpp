@@ -55,9 +55,9 @@ class WebhookDeliveryStore {
                             TimePoint at);
 
   // Claiming is two steps, as for rotation deliveries (RotationDeliveryStore): due_candidates
-  // reads without locking, the sender picks by its caps, lock_due locks what was picked that
-  // is still due and free, lease() hides it from other senders until lease_until. Only
-  // enabled subscriptions' deliveries are due.
+  // reads without locking, the sender picks by its caps, and lock_due leases what was picked
+  // that is still due and free until lease_until, in one statement, hiding it from other
+  // senders. Only enabled subscriptions' deliveries are due. lease() leases by id alone.
   struct Candidate {
     std::string id;
     std::string subscription_id;
@@ -67,7 +67,7 @@ class WebhookDeliveryStore {
                                                const std::vector<std::string>& skip_subscriptions);
   static std::vector<DueWebhookDelivery> lock_due(pqxx::work& txn,
                                                   const std::vector<std::string>& ids,
-                                                  TimePoint now);
+                                                  TimePoint now, TimePoint lease_until);
   static void lease(pqxx::work& txn, const std::vector<std::string>& ids, TimePoint lease_until);
   // One delivery as lock_due reads it, whatever its state or its subscription's: for a test
   // event the caller has just inserted and leased.
@@ -81,6 +81,9 @@ class WebhookDeliveryStore {
                                                   TimePoint now);
   static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
 
+  // Fresh planner statistics for webhook_deliveries (ANALYZE; a warning and nothing else
+  // for a role that does not own it).
+  static void analyze(pqxx::work& txn);
   // How many deliveries wait, per subscription that has any (live or not).
   static std::vector<std::pair<std::string, long>> pending_by_subscription(pqxx::work& txn);
 
