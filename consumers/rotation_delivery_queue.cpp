@@ -56,10 +56,9 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(TimePoint now, TimePoint l
 
 void RotationDeliveryQueue::record(const std::vector<DeliveryResult>& results, TimePoint now) {
   const auto attempts = attempts_of(results);
-  const auto lost = pool_.transact([&](pqxx::work& txn) {
-    commit_without_waiting_for_disk(txn);
-    return RotationDeliveryStore::record_attempts(txn, attempts, now);
-  });
+  // The commit waits for the disk: a recorded attempt survives a crash.
+  const auto lost = pool_.transact(
+      [&](pqxx::work& txn) { return RotationDeliveryStore::record_attempts(txn, attempts, now); });
   for (const auto& id : lost) {
     spdlog::warn("rotation webhooks: lease on {} ran out before its attempt was recorded", id);
   }

@@ -100,10 +100,10 @@ void WebhookDeliveryQueue::record(const std::vector<DeliveryResult>& results, Ti
   const auto attempts = attempts_of(results);
   const auto reports = endpoint_reports(results);
   const auto outcome = pool_.transact([&](pqxx::work& txn) {
+    // The commit waits for the disk: a recorded attempt (and a subscription disabled or
+    // recovered) survives a crash. One commit covers a whole batch, and sending goes on
+    // meanwhile.
     const auto changes = apply_endpoint_health(txn, reports, now, disable_after_);
-    // Without events, losing this commit in a crash only repeats attempts; with them (a
-    // subscription disabled or recovered), the commit waits for the disk.
-    if (!changes.events()) commit_without_waiting_for_disk(txn);
     return std::pair{WebhookDeliveryStore::record_attempts(txn, attempts, now), changes};
   });
   const auto& [lost, changes] = outcome;

@@ -51,8 +51,9 @@ pqxx::result in_due_order(pqxx::work& txn, Claim&& claim) {
 
 // For transactions whose loss in a crash only repeats work: the commit returns before its WAL
 // reaches the disk (synchronous_commit = off), and a crash may forget the last few such
-// commits. Delivery leases and attempt records qualify: forgotten, a delivery is simply due
-// again and sent once more under the same webhook-id, which is at least once as promised.
+// commits. Delivery leases qualify: forgotten, a delivery is simply due again and sent once
+// more under the same webhook-id, which is at least once as promised. (Attempt records do
+// not: they commit durably, a batch at a time.)
 inline void commit_without_waiting_for_disk(pqxx::work& txn) {
   txn.exec("SET LOCAL synchronous_commit = off");
 }
