@@ -16,15 +16,13 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(TimePoint now, TimePoint l
   return pool_.transact([&](pqxx::work& txn) {
     commit_without_waiting_for_disk(txn);
     std::vector<DueDelivery> due;
-    std::vector<std::string> ids;
     std::vector<std::string> picked;
     for (const auto& candidate :
          RotationDeliveryStore::due_candidates(txn, now, limit, saturated)) {
       // One group per destination URL, so that one slow owner cannot take every slot.
       if (admit(candidate.url, std::nullopt)) picked.push_back(candidate.id);
     }
-    for (auto& row : RotationDeliveryStore::lock_due(txn, picked, now)) {
-      ids.push_back(row.id);
+    for (auto& row : RotationDeliveryStore::lock_due(txn, picked, now, lease_until)) {
       DueDelivery d;
       d.claim = {row.id, row.url, lease_until, row.attempt, nullptr};
       d.url = row.url;
@@ -49,7 +47,6 @@ std::vector<DueDelivery> RotationDeliveryQueue::claim(TimePoint now, TimePoint l
       }
       due.push_back(std::move(d));
     }
-    RotationDeliveryStore::lease(txn, ids, lease_until);
     return due;
   });
 }

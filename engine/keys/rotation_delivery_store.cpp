@@ -61,18 +61,24 @@ std::vector<RotationDeliveryStore::Candidate> RotationDeliveryStore::due_candida
 }
 
 std::vector<DueRotationDelivery> RotationDeliveryStore::lock_due(
-    pqxx::work& txn, const std::vector<std::string>& ids, TimePoint now) {
+    pqxx::work& txn, const std::vector<std::string>& ids, TimePoint now, TimePoint lease_until) {
   if (ids.empty()) return {};
-  // Still due and free: another sender may have taken one since it was read.
+  // Still due and free: another sender may have taken one since it was read. The ids are
+  // joined from unnest so that each is looked up by its key, never by scanning what is due
+  // (which stale statistics of a fast-growing table would otherwise plan).
   const auto rows = txn.exec_params(
-      "SELECT d.id, d.url, d.attempts, d.payload::text, d.key_sealed, d.sealed_key,"
-      "  k.rotation_webhook_secret_sealed"
-      "  FROM rotation_deliveries d JOIN api_keys k ON k.id = d.old_key_id"
-      " WHERE d.id = ANY ($1::text[]) AND d.status = 'pending'"
-      "   AND d.next_attempt_at <= $2::timestamptz"
-      "   AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
-      " FOR UPDATE OF d SKIP LOCKED",
-      text_array_literal(ids), sql_timestamp(now));
+      "WITH picked AS ("
+      "  SELECT d.id FROM unnest($1::text[]) AS p (id)"
+      "    JOIN rotation_deliveries d ON d.id = p.id"
+      "   WHERE d.status = 'pending' AND d.next_attempt_at <= $2::timestamptz"
+      "     AND (d.locked_until IS NULL OR d.locked_until < $2::timestamptz)"
+      "   FOR UPDATE OF d SKIP LOCKED)"
+      " UPDATE rotation_deliveries d SET locked_until = $3::timestamptz"
+      "  FROM picked, api_keys k"
+      " WHERE d.id = picked.id AND k.id = d.old_key_id"
+      " RETURNING d.id, d.url, d.attempts, d.payload::text, d.key_sealed, d.sealed_key,"
+      "  k.rotation_webhook_secret_sealed",
+      text_array_literal(ids), sql_timestamp(now), sql_timestamp(lease_until));
   std::vector<DueRotationDelivery> due;
   for (const auto& row : rows) {
     DueRotationDelivery d;
@@ -86,14 +92,6 @@ std::vector<DueRotationDelivery> RotationDeliveryStore::lock_due(
     due.push_back(std::move(d));
   }
   return due;
-}
-
-void RotationDeliveryStore::lease(pqxx::work& txn, const std::vector<std::string>& ids,
-                                  TimePoint lease_until) {
-  if (ids.empty()) return;
-  txn.exec_params(
-      "UPDATE rotation_deliveries SET locked_until = $1::timestamptz WHERE id = ANY ($2::text[])",
-      sql_timestamp(lease_until), text_array_literal(ids));
 }
 
 std::vector<std::string> RotationDeliveryStore::record_attempts(

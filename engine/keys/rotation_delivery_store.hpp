@@ -46,9 +46,9 @@ class RotationDeliveryStore {
   // Claiming is two steps, so that only what the sender takes is locked: due_candidates reads
   // (without locking) at most `limit` due, pending deliveries whose lease is free, in due
   // order, leaving out the URLs in `skip_urls` (their senders are busy); the sender picks
-  // from them by its caps, and lock_due locks those picked that are still due and free
-  // (SKIP LOCKED), with what sending them needs. lease() then hides them from other senders
-  // until lease_until.
+  // from them by its caps, and lock_due leases those picked that are still due and free
+  // (SKIP LOCKED) until lease_until, hiding them from other senders, and returns what sending
+  // them needs, in one statement.
   struct Candidate {
     std::string id;
     std::string url;
@@ -57,8 +57,7 @@ class RotationDeliveryStore {
                                                const std::vector<std::string>& skip_urls);
   static std::vector<DueRotationDelivery> lock_due(pqxx::work& txn,
                                                    const std::vector<std::string>& ids,
-                                                   TimePoint now);
-  static void lease(pqxx::work& txn, const std::vector<std::string>& ids, TimePoint lease_until);
+                                                   TimePoint now, TimePoint lease_until);
 
   // One attempt per record and each delivery's new state, in two statements whatever their
   // number. A delivery's state changes only while its lease is still ours; returns the ids
