@@ -137,15 +137,4 @@ std::error_code KafkaConsumer::commit(const std::vector<KafkaMessage>& messages)
   return make_kafka_error(err);
 }
 
-std::error_code KafkaConsumer::commit(const KafkaMessage& message) {
-  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
-  // Kafka's committed offset is the next one to read.
-  rd_kafka_topic_partition_list_add(offsets, message.topic.c_str(), message.partition)->offset =
-      message.offset + 1;
-  auto err = rd_kafka_commit(rk_, offsets, 0);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = offsets->elems[0].err;
-  rd_kafka_topic_partition_list_destroy(offsets);
-  return make_kafka_error(err);
-}
-
 }  // namespace keyflow

@@ -60,9 +60,8 @@ class KafkaConsumer {
   // without waiting. Empty after timeout.
   std::vector<KafkaMessage> poll_batch(std::size_t max, std::chrono::milliseconds timeout);
 
-  // Synchronously commits message.offset + 1 for its partition. kafka_category() errors.
-  std::error_code commit(const KafkaMessage& message);
-  // The same for a batch, in one request: each partition's last offset in it, + 1.
+  // Synchronously commits, in one request, each partition's last offset among messages + 1
+  // (Kafka's committed offset is the next one to read). kafka_category() errors.
   std::error_code commit(const std::vector<KafkaMessage>& messages);
 
  private:
