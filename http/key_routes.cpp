@@ -97,10 +97,16 @@ void add_key_routes(Router& router, ApiContext& api) {
                return Response::of(status::ok, rotation_json(api.keys.rotate(
                                                    *req.actor, req.param("id"), options)));
              }));
-  router.add(verb::post, "/v1/api-keys/verify", guarded(api.auth, [&api](Request& req) {
-               const auto request = read_verify_request(req.body);
-               return Response::of(status::ok, verify_json(api.keys.verify(*req.actor, request)));
-             }));
+  // Verify is the hot path of every caller's own requests: tried on the I/O thread first, it
+  // answers a cached key (and a cached caller) without a hop to the worker pool.
+  router.add(verb::post, "/v1/api-keys/verify",
+             guarded(api.auth,
+                     [&api](Request& req) {
+                       const auto request = read_verify_request(req.body);
+                       return Response::of(status::ok,
+                                           verify_json(api.keys.verify(*req.actor, request)));
+                     }),
+             Router::Runs::cache_first);
 }
 
 }  // namespace keyflow::http

@@ -6,6 +6,7 @@
 
 #include "engine/core/errc.hpp"
 #include "engine/core/log_limiter.hpp"
+#include "engine/core/non_blocking.hpp"
 #include "http/error_mapping.hpp"
 
 namespace keyflow::http {
@@ -26,9 +27,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 // Number of literal segments matched, or -1 when the pattern does not match.
-int match(std::string_view pattern, const std::vector<std::string_view>& path,
+int match(const std::vector<std::string>& parts, const std::vector<std::string_view>& path,
           std::map<std::string, std::string>* params) {
-  const auto parts = split_path(pattern);
   if (parts.size() != path.size()) return -1;
   int literals = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -64,7 +64,10 @@ Response error_response(status s, std::string_view code, std::string_view messag
 }
 
 void Router::add(boost::beast::http::verb method, std::string pattern, Handler handler, Runs runs) {
-  routes_.push_back({method, std::move(pattern), std::move(handler), runs});
+  std::vector<std::string> segments;
+  for (const auto part : split_path(pattern))
+    segments.emplace_back(part);
+  routes_.push_back({method, std::move(pattern), std::move(handler), runs, std::move(segments)});
 }
 
 const Router::Route* Router::find(const Request& request, bool* path_known) const {
@@ -72,7 +75,7 @@ const Router::Route* Router::find(const Request& request, bool* path_known) cons
   const Route* best = nullptr;
   int best_literals = -1;
   for (const auto& route : routes_) {
-    const int literals = match(route.pattern, path, nullptr);
+    const int literals = match(route.segments, path, nullptr);
     if (literals < 0) continue;
     *path_known = true;
     if (route.method == request.method && literals > best_literals) {
@@ -83,11 +86,11 @@ const Router::Route* Router::find(const Request& request, bool* path_known) cons
   return best;
 }
 
-bool Router::runs_inline(const Request& request) const {
+Router::Runs Router::runs(const Request& request) const {
   bool path_known = false;
   const auto* route = find(request, &path_known);
   // Unknown routes answer 404/405 without any work: inline too.
-  return route == nullptr || route->runs == Runs::inline_;
+  return route == nullptr ? Runs::inline_ : route->runs;
 }
 
 Response Router::dispatch(Request& request) const {
@@ -98,9 +101,11 @@ Response Router::dispatch(Request& request) const {
                                        "method not allowed on this path")
                       : error_response(status::not_found, "not_found", "no such route");
   }
-  match(best->pattern, split_path(request.path), &request.path_params);
+  match(best->segments, split_path(request.path), &request.path_params);
   try {
     return best->handler(request);
+  } catch (const WouldBlock&) {
+    throw;  // the server runs the request again where it may block
   } catch (const Error& e) {
     const auto mapped = map_error(e.kind());
     return error_response(mapped.status, mapped.code, e.message(), e.field());

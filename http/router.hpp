@@ -14,26 +14,31 @@ using Handler = std::function<Response(Request&)>;
 // parameters, so /v1/api-keys/verify is not taken for a key id.
 class Router {
  public:
-  // Where a handler may run: on the worker pool (it may block on the database), or right on
+  // Where a handler may run: on the worker pool (it may block on the database); right on
   // the I/O thread (it never blocks: health, metrics), so that it answers even while every
-  // worker waits on a stalled database.
-  enum class Runs { on_workers, inline_ };
+  // worker waits on a stalled database; or on the I/O thread first, answering from memory,
+  // and on the worker pool when it turns out to need the database (verify: a cached key
+  // answers with no hop between threads). A cache_first handler is run inside a
+  // NonBlockingScope, whose WouldBlock it lets through, and may be run twice.
+  enum class Runs { on_workers, inline_, cache_first };
 
   struct Route {
     boost::beast::http::verb method;
     std::string pattern;
     Handler handler;
     Runs runs = Runs::on_workers;
+    std::vector<std::string> segments;  // the pattern split at '/', once, when added
   };
 
   void add(boost::beast::http::verb method, std::string pattern, Handler handler,
            Runs runs = Runs::on_workers);
 
-  // True when the route that would serve the request never blocks (Runs::inline_).
-  bool runs_inline(const Request& request) const;
+  // Where the route that would serve the request runs; unknown routes (404, 405) inline.
+  Runs runs(const Request& request) const;
 
   // Runs the matching handler; engine errors become their mapped error responses, so that
-  // nothing throws past this point. Unknown paths are 404, known paths with another method 405.
+  // nothing but WouldBlock throws past this point. Unknown paths are 404, known paths with
+  // another method 405.
   Response dispatch(Request& request) const;
 
   const std::vector<Route>& routes() const { return routes_; }

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <variant>
@@ -19,6 +20,7 @@
 
 #include "engine/core/errc.hpp"
 #include "engine/core/log_limiter.hpp"
+#include "engine/core/non_blocking.hpp"
 #include "http/error_mapping.hpp"
 #include "http/request_target.hpp"
 
@@ -29,6 +31,32 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// keyflow_http_requests_total by status code, each counter looked up by name once: the
+// first request of a status formats the name, the rest find the counter in a slot.
+class RequestCounters {
+ public:
+  explicit RequestCounters(Metrics& metrics) : metrics_(metrics) {}
+
+  Metrics::Counter& of(unsigned status) {
+    auto& slot = by_status_[status < by_status_.size() ? status : 0];
+    if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
+    // Two threads racing here look up the same counter, which Metrics makes once.
+    auto& counter =
+        metrics_.counter("keyflow_http_requests_total{code=\"" + std::to_string(status) + "\"}",
+                         "HTTP requests served, by status code");
+    slot.store(&counter, std::memory_order_release);
+    return counter;
+  }
+
+ private:
+  Metrics& metrics_;
+  std::array<std::atomic<Metrics::Counter*>, 600> by_status_{};
+};
+
+}  // namespace
+
 struct Server::State {
   asio::io_context& io;
   asio::thread_pool& workers;
@@ -37,10 +65,12 @@ struct Server::State {
   ServerOptions options;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> queued{0};  // requests on the worker pool
   LogLimiter accept_errors;
+  RequestCounters requests;
 
   State(asio::io_context& i, asio::thread_pool& w, const Router& r, Metrics& m, ServerOptions o)
-      : io(i), workers(w), router(r), metrics(m), options(o), acceptor(i) {}
+      : io(i), workers(w), router(r), metrics(m), options(o), acceptor(i), requests(m) {}
 };
 
 namespace {
@@ -125,6 +155,33 @@ std::optional<Response> header_failure(const Parser& parser, const ServerOptions
   return std::nullopt;
 }
 
+// The response when the request can be answered on this thread: a route that never blocks,
+// or a cache_first one that found what it needed in memory. nullopt: it needs a worker.
+std::optional<Response> answer_here(const Router& router, Request& request) {
+  switch (router.runs(request)) {
+    case Router::Runs::inline_:
+      return router.dispatch(request);
+    case Router::Runs::cache_first: {
+      NonBlockingScope no_blocking;
+      try {
+        return router.dispatch(request);
+      } catch (const WouldBlock&) {
+        return std::nullopt;
+      }
+    }
+    case Router::Runs::on_workers:
+      break;
+  }
+  return std::nullopt;
+}
+
+Response overloaded() {
+  auto response = error_response(bhttp::status::service_unavailable, "overloaded",
+                                 "the server is busy; retry shortly");
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
                                        beast::tcp_stream stream) {
   struct Slot {  // the connection's place under max_connections, freed however it ends
@@ -179,21 +236,24 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
       response = std::move(*bad);
     } else {
       auto& request = std::get<Request>(parsed);
-      if (state->router.runs_inline(request)) {
-        response = state->router.dispatch(request);
+      if (auto answered = answer_here(state->router, request)) {
+        response = std::move(*answered);
+      } else if (state->queued.load(std::memory_order_relaxed) >= options.max_queued) {
+        response = overloaded();
       } else {
         // The handler blocks on the database: run it on the worker pool, resume here after.
+        struct Queued {  // the request's place on the worker pool, freed however it ends
+          std::atomic<std::size_t>& count;
+          explicit Queued(std::atomic<std::size_t>& c) : count(c) { ++count; }
+          ~Queued() { --count; }
+        } queued{state->queued};
         response = co_await asio::co_spawn(
             state->workers,
             [&]() -> asio::awaitable<Response> { co_return state->router.dispatch(request); },
             asio::use_awaitable);
       }
     }
-    state->metrics
-        .counter("keyflow_http_requests_total{code=\"" +
-                     std::to_string(static_cast<unsigned>(response.status)) + "\"}",
-                 "HTTP requests served, by status code")
-        .inc();
+    state->requests.of(static_cast<unsigned>(response.status)).inc();
     const bool keep_alive = message.keep_alive();
     auto out = to_message(response, message.version(), keep_alive);
     stream.expires_after(options.idle_timeout);

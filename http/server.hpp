@@ -23,11 +23,17 @@ struct ServerOptions {
   std::size_t max_connections = 10000;      // further clients wait in the listen backlog
   std::chrono::seconds header_timeout{10};  // from a request's first byte to its last header
   std::chrono::seconds idle_timeout{30};    // waiting for the next request, or for a body
+  // Requests handed to the worker pool and not yet answered, beyond which a request that
+  // needs a worker gets 503 at once: under overload the queue stays bounded, and callers
+  // learn of it fast instead of timing out.
+  std::size_t max_queued = 512;
 };
 
-// The Beast HTTP/1.1 server: one coroutine per connection on the I/O context; handlers
-// (which block on the database) run on the worker pool, and the connection resumes on its
-// own executor when the response is ready.
+// The Beast HTTP/1.1 server: one coroutine per connection, each on a strand of the I/O
+// context (which any number of threads may run). Handlers that never block answer on the
+// I/O thread; a verify answered from the cache too (Router::Runs::cache_first). The rest,
+// which block on the database, run on the worker pool, at most max_queued at once, and the
+// connection resumes on its own strand when the response is ready.
 class Server {
  public:
   Server(boost::asio::io_context& io, boost::asio::thread_pool& workers, const Router& router,

@@ -120,6 +120,9 @@ const std::vector<Setting>& settings() {
        number_setting(&Limits::max_target_bytes, 256, 1024 * 1024)},
       {"KEYFLOW_HTTP_HEADER_TIMEOUT", "--http-header-timeout",
        number_setting(&Limits::header_timeout, 1, 3600)},
+      {"KEYFLOW_HTTP_THREADS", "--http-threads", number_setting(&Limits::threads, 0, 1024)},
+      {"KEYFLOW_HTTP_MAX_QUEUED", "--http-max-queued",
+       number_setting(&Limits::max_queued, 1, 1000000)},
       {"KEYFLOW_HTTP_IDLE_TIMEOUT", "--http-idle-timeout",
        number_setting(&Limits::idle_timeout, 1, 3600)},
   };

@@ -54,6 +54,8 @@ struct Config {
     std::size_t max_target_bytes = 8 * 1024;   // KEYFLOW_HTTP_MAX_TARGET_BYTES
     std::chrono::seconds header_timeout{10};   // KEYFLOW_HTTP_HEADER_TIMEOUT
     std::chrono::seconds idle_timeout{30};     // KEYFLOW_HTTP_IDLE_TIMEOUT
+    std::size_t threads = 0;                   // KEYFLOW_HTTP_THREADS; 0: one per core
+    std::size_t max_queued = 512;              // KEYFLOW_HTTP_MAX_QUEUED
   } http;
 
   DestinationPolicy webhook_destinations() const {

@@ -1,5 +1,8 @@
 #include "keyflowd/serve_role.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "consumers/key_cache_invalidator.hpp"
@@ -17,7 +20,13 @@ http::ServerOptions server_options(const Config& config) {
   limits.max_target_bytes = config.http.max_target_bytes;
   limits.header_timeout = config.http.header_timeout;
   limits.idle_timeout = config.http.idle_timeout;
+  limits.max_queued = config.http.max_queued;
   return limits;
+}
+
+std::size_t io_threads(const Config& config) {
+  if (config.http.threads > 0) return config.http.threads;
+  return std::max(1U, std::thread::hardware_concurrency());
 }
 
 WebhookClient::Options webhook_client_options(const Config& config) {
@@ -90,7 +99,9 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
     while (sleep_unless_stopped(stop, std::chrono::seconds(1)))
       flush_usage(core_.keys);
   });
-  io_thread_ = std::jthread([this] { io_.run(); });
+  // Every core answers requests: connections are spread over the threads, each on a strand.
+  for (std::size_t i = 0, n = io_threads(config); i < n; ++i)
+    io_threads_.emplace_back([this] { io_.run(); });
 }
 
 ServeRole::~ServeRole() {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -53,7 +54,7 @@ class ServeRole {
   http::ApiContext api_;
   http::Router router_;
   boost::asio::io_context io_;
-  // Test events are POSTed from here, on the server's I/O thread.
+  // Test events are POSTed from here, on the server's I/O threads.
   WebhookClient webhook_client_;
   DeliveryMetrics webhook_metrics_;
   WebhookTestSender test_events_;
@@ -62,8 +63,8 @@ class ServeRole {
   std::jthread coherence_thread_;
   std::jthread invalidator_thread_;
   std::jthread usage_thread_;
-  std::jthread io_thread_;
-  // Last, so destroyed first: stops the I/O loop so that io_thread_ can be joined.
+  std::vector<std::jthread> io_threads_;
+  // Last, so destroyed first: stops the I/O loop so that io_threads_ can be joined.
   struct StopIo {
     boost::asio::io_context& io;
     ~StopIo() { io.stop(); }

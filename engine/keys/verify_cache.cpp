@@ -1,5 +1,7 @@
 #include "engine/keys/verify_cache.hpp"
 
+#include <algorithm>
+
 namespace keyflow {
 namespace {
 std::string as_key(const Bytes& hash) {
@@ -7,76 +9,111 @@ std::string as_key(const Bytes& hash) {
 }
 }  // namespace
 
+VerifyCache::VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries,
+                         std::size_t max_absent)
+    : clock_(clock),
+      ttl_(ttl),
+      // A small cache is one shard, so that its bounds hold exactly.
+      shard_count_(std::clamp<std::size_t>(std::min(max_entries, max_absent) / 256, 1, kShards)),
+      max_entries_(std::max<std::size_t>(1, max_entries / shard_count_)),
+      max_absent_(std::max<std::size_t>(1, max_absent / shard_count_)) {}
+
+VerifyCache::Shard& VerifyCache::shard_of(const std::string& hash) const {
+  // The hash is a keyed BLAKE2b: its first byte is as good as any other spread.
+  return shards_[hash.empty() ? 0 : static_cast<unsigned char>(hash[0]) % shard_count_];
+}
+
+std::span<VerifyCache::Shard> VerifyCache::used_shards() const {
+  return {shards_.data(), shard_count_};
+}
+
+bool VerifyCache::trusted(TimePoint now) const {
+  return now.time_since_epoch().count() < trusted_until_.load(std::memory_order_acquire);
+}
+
 std::optional<std::optional<ApiKey>> VerifyCache::get(const Bytes& hash) {
-  std::lock_guard lock(mutex_);
-  if (trusted_until_ && clock_.now() >= *trusted_until_) return std::nullopt;
+  const auto now = clock_.now();
+  if (!trusted(now)) return std::nullopt;
   const auto h = as_key(hash);
-  if (const auto a = absent_.find(h); a != absent_.end()) {
-    if (a->second > clock_.now()) return std::optional<ApiKey>();
-    absent_.erase(a);
+  auto& shard = shard_of(h);
+  std::lock_guard lock(shard.mutex);
+  if (const auto a = shard.absent.find(h); a != shard.absent.end()) {
+    if (a->second > now) return std::optional<ApiKey>();
+    shard.absent.erase(a);
     return std::nullopt;
   }
-  const auto it = by_hash_.find(h);
-  if (it == by_hash_.end()) return std::nullopt;
-  if (it->second.expires_at <= clock_.now()) {
-    if (it->second.key) hash_by_id_.erase(it->second.key->id);
-    by_hash_.erase(it);
+  const auto it = shard.by_hash.find(h);
+  if (it == shard.by_hash.end()) return std::nullopt;
+  if (it->second.expires_at <= now) {
+    if (it->second.key) shard.hash_by_id.erase(it->second.key->id);
+    shard.by_hash.erase(it);
     return std::nullopt;
   }
   return it->second.key;
 }
 
 std::uint64_t VerifyCache::epoch() const {
-  std::lock_guard lock(mutex_);
-  return epoch_;
+  return epoch_.load();
 }
 
 void VerifyCache::put(const Bytes& hash, const std::optional<ApiKey>& key,
                       std::uint64_t loaded_at_epoch) {
-  std::lock_guard lock(mutex_);
-  if (loaded_at_epoch != epoch_) return;
-  if (trusted_until_ && clock_.now() >= *trusted_until_) return;
+  const auto now = clock_.now();
   const auto h = as_key(hash);
+  auto& shard = shard_of(h);
+  std::lock_guard lock(shard.mutex);
+  // Under the shard's lock: an invalidation that bumped the epoch after this check erases
+  // the entry once it gets the lock.
+  if (loaded_at_epoch != epoch_.load()) return;
+  if (!trusted(now)) return;
   if (!key) {
     // Crude but bounded: start the tier over rather than track recency on the hot path.
-    if (absent_.size() >= max_absent_) absent_.clear();
-    absent_[h] = clock_.now() + ttl_;
+    if (shard.absent.size() >= max_absent_) shard.absent.clear();
+    shard.absent[h] = now + ttl_;
     return;
   }
-  if (by_hash_.size() >= max_entries_) {
-    by_hash_.clear();
-    hash_by_id_.clear();
+  if (shard.by_hash.size() >= max_entries_) {
+    shard.by_hash.clear();
+    shard.hash_by_id.clear();
   }
-  absent_.erase(h);
-  by_hash_[h] = Entry{key, clock_.now() + ttl_};
-  hash_by_id_[key->id] = h;
+  shard.absent.erase(h);
+  shard.by_hash[h] = Entry{key, now + ttl_};
+  shard.hash_by_id[key->id] = h;
 }
 
 void VerifyCache::invalidate_key(const std::string& key_id) {
-  std::lock_guard lock(mutex_);
   ++epoch_;
-  const auto it = hash_by_id_.find(key_id);
-  if (it == hash_by_id_.end()) return;
-  by_hash_.erase(it->second);
-  hash_by_id_.erase(it);
+  // Which shard holds the key is known by its hash only: ask each (invalidations are rare).
+  for (auto& shard : used_shards()) {
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.hash_by_id.find(key_id);
+    if (it == shard.hash_by_id.end()) continue;
+    shard.by_hash.erase(it->second);
+    shard.hash_by_id.erase(it);
+  }
 }
 
 void VerifyCache::clear() {
-  std::lock_guard lock(mutex_);
   ++epoch_;
-  by_hash_.clear();
-  hash_by_id_.clear();
-  absent_.clear();
+  for (auto& shard : used_shards()) {
+    std::lock_guard lock(shard.mutex);
+    shard.by_hash.clear();
+    shard.hash_by_id.clear();
+    shard.absent.clear();
+  }
 }
 
 void VerifyCache::trust_until(TimePoint until) {
-  std::lock_guard lock(mutex_);
-  trusted_until_ = until;
+  trusted_until_.store(until.time_since_epoch().count(), std::memory_order_release);
 }
 
 std::size_t VerifyCache::size() const {
-  std::lock_guard lock(mutex_);
-  return by_hash_.size() + absent_.size();
+  std::size_t n = 0;
+  for (auto& shard : used_shards()) {
+    std::lock_guard lock(shard.mutex);
+    n += shard.by_hash.size() + shard.absent.size();
+  }
+  return n;
 }
 
 void UsageRecorder::record(const std::string& key_id, TimePoint at) {

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -18,11 +22,13 @@ namespace keyflow {
 // and expire after a short TTL as a safety net should an event be late. Known-absent hashes
 // are cached too, so that guessing keys does not reach the database either, but in a tier of
 // their own with its own bound: a flood of made-up keys cannot push real keys out.
+//
+// Verify runs on every I/O thread at once: the entries are split over shards by hash, each
+// with its own lock, so that readers do not queue behind one mutex.
 class VerifyCache {
  public:
   VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries = 100000,
-              std::size_t max_absent = 10000)
-      : clock_(clock), ttl_(ttl), max_entries_(max_entries), max_absent_(max_absent) {}
+              std::size_t max_absent = 10000);
 
   // nullopt: not cached. A cached absent key is an engaged optional holding nullopt.
   std::optional<std::optional<ApiKey>> get(const Bytes& hash);
@@ -39,20 +45,30 @@ class VerifyCache {
   std::size_t size() const;  // known keys and absent hashes together
 
  private:
+  static constexpr std::size_t kShards = 16;
   struct Entry {
     std::optional<ApiKey> key;
     TimePoint expires_at;
   };
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, Entry> by_hash;     // known keys
+    std::unordered_map<std::string, TimePoint> absent;  // hash → until when it counts as absent
+    std::unordered_map<std::string, std::string> hash_by_id;
+  };
+  Shard& shard_of(const std::string& hash) const;
+  std::span<Shard> used_shards() const;
+  bool trusted(TimePoint now) const;
+
   const Clock& clock_;
   std::chrono::milliseconds ttl_;
-  std::size_t max_entries_;
-  std::size_t max_absent_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> by_hash_;     // known keys
-  std::unordered_map<std::string, TimePoint> absent_;  // hash → until when it counts as absent
-  std::unordered_map<std::string, std::string> hash_by_id_;
-  std::uint64_t epoch_ = 0;
-  std::optional<TimePoint> trusted_until_;
+  std::size_t shard_count_;
+  std::size_t max_entries_;  // per shard
+  std::size_t max_absent_;   // per shard
+  mutable std::array<Shard, kShards> shards_;
+  std::atomic<std::uint64_t> epoch_{0};
+  // Until when the coherence protocol vouches, as a count of TimePoint ticks; max: always.
+  std::atomic<TimePoint::rep> trusted_until_{std::numeric_limits<TimePoint::rep>::max()};
 };
 
 // last_used_at without a database write per verify: verify records uses in memory, and a

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "engine/core/errc.hpp"
+#include "engine/core/non_blocking.hpp"
 
 namespace keyflow {
 
@@ -68,6 +69,7 @@ bool ConnectionPool::reachable() {
 }
 
 ConnectionPool::Lease ConnectionPool::acquire() {
+  NonBlockingScope::check();
   std::unique_lock lock(mutex_);
   if (!available_.wait_for(lock, std::chrono::seconds(kAcquireTimeoutSeconds),
                            [&] { return !idle_.empty() || open_ < size_; })) {

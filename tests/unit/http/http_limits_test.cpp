@@ -1,7 +1,8 @@
 // The HTTP server's limits, over real loopback sockets: oversized headers, too many headers
 // and long targets are refused with their status; a slow header is cut off at the header
 // timeout while an idle keep-alive connection is not; the connection cap holds further
-// clients back; health answers while every worker is busy.
+// clients back; health answers while every worker is busy; a saturated worker pool answers
+// 503 at once; a cache_first route answers on the I/O thread unless it would block.
 #include <atomic>
 #include <future>
 #include <thread>
@@ -15,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/core/metrics.hpp"
+#include "engine/core/non_blocking.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -38,6 +40,16 @@ class HttpLimitsTest : public ::testing::Test {
         std::this_thread::sleep_for(5ms);
       return Response::of(status::ok, boost::json::object{});
     });
+    // Answers from "memory" unless asked for ?miss, when it needs the "database" as verify
+    // does for a key not cached yet.
+    router_.add(
+        verb::get, "/cached",
+        [this](Request& req) {
+          ++cached_runs_;
+          if (req.query.contains("miss")) NonBlockingScope::check();
+          return Response::of(status::ok, boost::json::object{{"runs", cached_runs_.load()}});
+        },
+        Router::Runs::cache_first);
     router_.add(
         verb::get, "/healthz",
         [](Request&) {
@@ -102,6 +114,7 @@ class HttpLimitsTest : public ::testing::Test {
   Metrics metrics_;
   Router router_;
   std::atomic<bool> released_{false};
+  std::atomic<int> cached_runs_{0};
   std::optional<Server> server_;
   std::jthread io_thread_;
   asio::io_context client_io_;
@@ -176,6 +189,53 @@ TEST_F(HttpLimitsTest, HealthAnswersWhileEveryWorkerIsBusy) {
   const auto health = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health;
   released_ = true;
+}
+
+TEST_F(HttpLimitsTest, ASaturatedWorkerPoolAnswers503AtOnceAndRecovers) {
+  ServerOptions options;
+  options.max_queued = 1;
+  start(options);
+  auto blocked = connect();
+  asio::write(blocked, asio::buffer(std::string("GET /blocks HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(100ms);  // the one place on the worker pool is taken
+
+  auto refused = connect();
+  asio::write(
+      refused,
+      asio::buffer(std::string("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  const auto busy = read_all(refused, 500ms);
+  EXPECT_TRUE(busy.starts_with("HTTP/1.1 503")) << "not refused at once: " << busy;
+  EXPECT_NE(busy.find("Retry-After: 1"), std::string::npos) << busy;
+  EXPECT_NE(busy.find("\"code\":\"overloaded\""), std::string::npos) << busy;
+
+  released_ = true;
+  EXPECT_TRUE(read_all(blocked, 1s).starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(exchange("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                  .starts_with("HTTP/1.1 200"))
+      << "still refusing once the pool had room again";
+}
+
+TEST_F(HttpLimitsTest, ACacheFirstRouteAnswersOnTheIoThreadUnlessItWouldBlock) {
+  start({});
+  auto blocked = connect();
+  asio::write(blocked, asio::buffer(std::string("GET /blocks HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(100ms);  // the only worker now waits
+
+  // From memory: answered on the I/O thread, though no worker is free.
+  const auto hit = exchange("GET /cached HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(hit.starts_with("HTTP/1.1 200")) << hit;
+  EXPECT_EQ(cached_runs_.load(), 1);
+
+  // Needing the database: handed to the worker pool, so it waits for the worker, and is then
+  // run again from the start where it may block.
+  auto miss = connect();
+  asio::write(miss, asio::buffer(std::string(
+                        "GET /cached?miss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  EXPECT_TRUE(read_all(miss, 300ms).empty()) << "answered while it would have blocked";
+  released_ = true;
+  const auto answered = read_all(miss);
+  EXPECT_TRUE(answered.starts_with("HTTP/1.1 200")) << answered;
+  EXPECT_NE(answered.find("\"runs\":3"), std::string::npos) << answered;
 }
 
 TEST(ParseEndpoint, RefusesWhatIsNotAnAddressAndPort) {

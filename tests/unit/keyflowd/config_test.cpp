@@ -52,6 +52,21 @@ TEST(Config, OutboxRetentionDefaultsToAWeekAndReadsItsVariable) {
   EXPECT_EQ(set.config->outbox_retention, 36h);
 }
 
+// Without KEYFLOW_HTTP_THREADS serve runs an I/O thread per core (0 here, resolved by serve).
+TEST(Config, HttpThreadsAndQueueBoundReadTheirVariables) {
+  const auto unset = load({"serve"}, {});
+  ASSERT_TRUE(unset.config) << unset.error;
+  EXPECT_EQ(unset.config->http.threads, 0u);
+  EXPECT_EQ(unset.config->http.max_queued, 512u);
+  const auto set = load({"serve"}, {"KEYFLOW_HTTP_THREADS=3", "KEYFLOW_HTTP_MAX_QUEUED=64"});
+  ASSERT_TRUE(set.config) << set.error;
+  EXPECT_EQ(set.config->http.threads, 3u);
+  EXPECT_EQ(set.config->http.max_queued, 64u);
+  const auto bad = load({"serve"}, {"KEYFLOW_HTTP_MAX_QUEUED=0"});
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("KEYFLOW_HTTP_MAX_QUEUED"), std::string::npos) << bad.error;
+}
+
 TEST(Config, FlagsWinOverTheEnvironment) {
   const auto r = load({"all", "--http-addr=0.0.0.0:1", "--database-url", "dbname=y", "--master-key",
                        kKey, "--webhook-allow-private"},
