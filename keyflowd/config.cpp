@@ -20,20 +20,35 @@ bool parse_bool(const std::string& v) {
   return v == "1" || v == "true" || v == "yes" || v == "on";
 }
 
-// A whole number in [min, max] into target; the setting's error otherwise.
-template <class T>
-std::function<std::string(Config&, const std::string&)> number_setting(T Config::HttpLimits::*field,
-                                                                       long long min,
-                                                                       long long max) {
+// A whole number in [min, max] into the field `at` picks of a Config; the setting's error
+// otherwise.
+template <class Field>
+std::function<std::string(Config&, const std::string&)> whole_number(Field at, long long min,
+                                                                     long long max) {
   return [=](Config& c, const std::string& v) {
     long long n = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < min || n > max) {
       return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
     }
-    c.http.*field = T(n);
+    auto& field = at(c);
+    field = std::remove_reference_t<decltype(field)>(n);
     return std::string();
   };
+}
+
+template <class T>
+std::function<std::string(Config&, const std::string&)> number_setting(T Config::HttpLimits::*field,
+                                                                       long long min,
+                                                                       long long max) {
+  return whole_number([field](Config& c) -> T& { return c.http.*field; }, min, max);
+}
+
+template <class T>
+std::function<std::string(Config&, const std::string&)> number_setting(T Config::*field,
+                                                                       long long min,
+                                                                       long long max) {
+  return whole_number([field](Config& c) -> T& { return c.*field; }, min, max);
 }
 
 std::function<std::string(Config&, const std::string&)> text_setting(std::string Config::*field) {
@@ -80,14 +95,11 @@ const std::vector<Setting>& settings() {
          return std::string();
        }},
       {"KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS", "--webhook-max-subscriptions",
-       [](Config& c, const std::string& v) {
-         long n = 0;
-         const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-         if (v.empty() || ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 100000)
-           return std::string("must be a whole number from 1 to 100000");
-         c.webhook_max_subscriptions = n;
-         return std::string();
-       }},
+       number_setting(&Config::webhook_max_subscriptions, 1, 100000)},
+      {"KEYFLOW_VERIFY_CACHE_TTL", "--verify-cache-ttl",
+       duration_setting(&Config::verify_cache_ttl)},
+      {"KEYFLOW_VERIFY_CACHE_KEYS", "--verify-cache-keys",
+       number_setting(&Config::verify_cache_keys, 1000, 100000000)},
       {"KEYFLOW_WEBHOOK_RETRY_SCHEDULE", "--webhook-retry-schedule",
        [](Config& c, const std::string& v) {
          auto schedule = RetrySchedule::parse(v);

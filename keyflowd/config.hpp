@@ -26,6 +26,13 @@ struct Config {
   std::vector<std::string> webhook_allow_cidrs;
   // KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS: live webhook subscriptions per organization.
   long webhook_max_subscriptions = 100;
+  // KEYFLOW_VERIFY_CACHE_TTL: how long serve answers verify from a cached key. Revocations
+  // and changes reach every serve's cache at once (engine/keys/cache_coherence.hpp); the TTL
+  // only bounds what a missed one could cost. 0: every verify reads the database.
+  std::chrono::seconds verify_cache_ttl{60};
+  // KEYFLOW_VERIFY_CACHE_KEYS: how many keys the cache holds (unknown keys have a tier of a
+  // tenth of that).
+  long verify_cache_keys = 200000;
   // KEYFLOW_WEBHOOK_RETRY_SCHEDULE: when webhook and rotation webhook attempts are retried.
   RetrySchedule webhook_retry;
   // KEYFLOW_WEBHOOK_RETENTION: how long finished deliveries and their attempts are kept.

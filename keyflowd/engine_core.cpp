@@ -1,21 +1,25 @@
 #include "keyflowd/engine_core.hpp"
 
+#include <algorithm>
+
 namespace keyflow {
 namespace {
 
-std::optional<VerifyCache> cache_if(bool serves, const Clock& clock) {
+std::optional<VerifyCache> cache_if(bool serves, const Clock& clock,
+                                    EngineCore::CacheSettings cache) {
   if (!serves) return std::nullopt;
-  return std::optional<VerifyCache>(std::in_place, clock, std::chrono::seconds(10));
+  return std::optional<VerifyCache>(std::in_place, clock, cache.ttl, cache.keys,
+                                    std::max<std::size_t>(1000, cache.keys / 10));
 }
 
 }  // namespace
 
 EngineCore::EngineCore(const std::string& url, const MasterKey& key, bool serves,
-                       const DestinationPolicy& destinations)
+                       const DestinationPolicy& destinations, CacheSettings cache)
     : database_url(url),
       master_key(key),
       pool(url, 16),
-      verify_cache(cache_if(serves, clock)),
+      verify_cache(cache_if(serves, clock, cache)),
       coherence(serves
                     ? std::optional<CacheCoherence>(std::in_place, url, pool, *verify_cache, clock)
                     : std::nullopt),

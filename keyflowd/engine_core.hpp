@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -18,9 +20,14 @@ namespace keyflow {
 // service. Serve processes also answer verifies from a cache kept coherent through
 // PostgreSQL; other roles read the database. Built before any role, destroyed after them all.
 struct EngineCore {
-  // destinations: which webhook targets URLs may name (KEYFLOW_WEBHOOK_ALLOW_*).
+  // destinations: which webhook targets URLs may name (KEYFLOW_WEBHOOK_ALLOW_*); the verify
+  // cache's TTL and size (KEYFLOW_VERIFY_CACHE_*), for serve.
+  struct CacheSettings {
+    std::chrono::seconds ttl{60};
+    std::size_t keys = 200000;
+  };
   EngineCore(const std::string& database_url, const MasterKey& master_key, bool serves,
-             const DestinationPolicy& destinations);
+             const DestinationPolicy& destinations, CacheSettings cache);
 
   std::string database_url;
   const MasterKey& master_key;

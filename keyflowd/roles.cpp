@@ -88,7 +88,8 @@ int run_role(const Config& config) {
   const std::string database_url = require(config.database_url, "KEYFLOW_DATABASE_URL");
   if (!config.master_key) throw std::invalid_argument("KEYFLOW_MASTER_KEY is not set");
   EngineCore core(database_url, *config.master_key, runs(config, "serve"),
-                  config.webhook_destinations());
+                  config.webhook_destinations(),
+                  {config.verify_cache_ttl, static_cast<std::size_t>(config.verify_cache_keys)});
   require_database(core.pool);
   if (config.role == "all") apply_migrations(database_url);
   // A bad address fails before anything starts.

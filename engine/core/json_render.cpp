@@ -26,7 +26,7 @@ boost::json::value json_or_null(const std::optional<std::vector<int>>& v) {
   return out;
 }
 
-static boost::json::array to_array(const std::vector<std::string>& items) {
+boost::json::array to_array(const std::vector<std::string>& items) {
   boost::json::array out;
   for (const auto& s : items)
     out.emplace_back(s);

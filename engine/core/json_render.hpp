@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include "engine/core/model.hpp"
@@ -18,6 +19,7 @@ boost::json::object to_json(const ApiKey& key);
 boost::json::object to_json(const WebhookSubscription& sub);
 boost::json::object to_json(const Actor& actor);
 
+boost::json::array to_array(const std::vector<std::string>& items);
 boost::json::value json_or_null(const std::optional<std::string>& v);
 boost::json::value json_or_null(const std::optional<TimePoint>& v);
 boost::json::value json_or_null(const std::optional<int>& v);

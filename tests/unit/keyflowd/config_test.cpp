@@ -67,6 +67,20 @@ TEST(Config, HttpThreadsAndQueueBoundReadTheirVariables) {
   EXPECT_NE(bad.error.find("KEYFLOW_HTTP_MAX_QUEUED"), std::string::npos) << bad.error;
 }
 
+TEST(Config, TheVerifyCacheKeepsKeysAMinuteUnlessToldOtherwise) {
+  using namespace std::chrono_literals;
+  const auto unset = load({"serve"}, {});
+  ASSERT_TRUE(unset.config) << unset.error;
+  EXPECT_EQ(unset.config->verify_cache_ttl, 60s);
+  EXPECT_EQ(unset.config->verify_cache_keys, 200000);
+  const auto set =
+      load({"serve"}, {"KEYFLOW_VERIFY_CACHE_TTL=5s", "KEYFLOW_VERIFY_CACHE_KEYS=5000"});
+  ASSERT_TRUE(set.config) << set.error;
+  EXPECT_EQ(set.config->verify_cache_ttl, 5s);
+  EXPECT_EQ(set.config->verify_cache_keys, 5000);
+  EXPECT_FALSE(load({"serve"}, {"KEYFLOW_VERIFY_CACHE_KEYS=10"}).config);
+}
+
 TEST(Config, FlagsWinOverTheEnvironment) {
   const auto r = load({"all", "--http-addr=0.0.0.0:1", "--database-url", "dbname=y", "--master-key",
                        kKey, "--webhook-allow-private"},
