@@ -58,7 +58,8 @@ class RequestCounters {
 }  // namespace
 
 struct Server::State {
-  asio::io_context& io;
+  std::vector<asio::io_context*> contexts;
+  std::atomic<std::size_t> next_context{0};  // where the next connection goes
   asio::thread_pool& workers;
   const Router& router;
   Metrics& metrics;
@@ -69,8 +70,15 @@ struct Server::State {
   LogLimiter accept_errors;
   RequestCounters requests;
 
-  State(asio::io_context& i, asio::thread_pool& w, const Router& r, Metrics& m, ServerOptions o)
-      : io(i), workers(w), router(r), metrics(m), options(o), acceptor(i), requests(m) {}
+  State(std::vector<asio::io_context*> c, asio::thread_pool& w, const Router& r, Metrics& m,
+        ServerOptions o)
+      : contexts(std::move(c)),
+        workers(w),
+        router(r),
+        metrics(m),
+        options(o),
+        acceptor(*contexts.at(0)),
+        requests(m) {}
 };
 
 namespace {
@@ -279,8 +287,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
       co_await pause(kMinBackoff);
     }
     beast::error_code ec;
+    auto& context = *state->contexts[state->next_context++ % state->contexts.size()];  // in turn
     auto socket = co_await state->acceptor.async_accept(
-        asio::make_strand(state->io), asio::redirect_error(asio::use_awaitable, ec));
+        context.get_executor(), asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors (EMFILE, ENFILE) or memory: retrying at once would spin and log
@@ -314,9 +323,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
 
 }  // namespace
 
-Server::Server(asio::io_context& io, asio::thread_pool& workers, const Router& router,
-               Metrics& metrics, ServerOptions options)
-    : state_(std::make_shared<State>(io, workers, router, metrics, options)) {}
+Server::Server(std::vector<asio::io_context*> contexts, asio::thread_pool& workers,
+               const Router& router, Metrics& metrics, ServerOptions options)
+    : state_(std::make_shared<State>(std::move(contexts), workers, router, metrics, options)) {}
 
 Server::~Server() {
   stop();
@@ -334,7 +343,7 @@ void Server::listen(const tcp::endpoint& endpoint) {
     throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
                              std::to_string(endpoint.port()) + ": " + ec.message());
   }
-  asio::co_spawn(asio::make_strand(state_->io), accept_loop(state_), asio::detached);
+  asio::co_spawn(state_->acceptor.get_executor(), accept_loop(state_), asio::detached);
 }
 
 tcp::endpoint Server::endpoint() const {

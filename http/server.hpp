@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,15 +30,20 @@ struct ServerOptions {
   std::size_t max_queued = 512;
 };
 
-// The Beast HTTP/1.1 server: one coroutine per connection, each on a strand of the I/O
-// context (which any number of threads may run). Handlers that never block answer on the
-// I/O thread; a verify answered from the cache too (Router::Runs::cache_first). The rest,
-// which block on the database, run on the worker pool, at most max_queued at once, and the
-// connection resumes on its own strand when the response is ready.
+// The Beast HTTP/1.1 server: one coroutine per connection, on one of the I/O contexts, each
+// of which one thread runs (an I/O context per core: connections take turns among them, and
+// a connection's work never crosses threads or takes a lock). Handlers that never block answer
+// on the I/O thread; a verify answered from the cache too (Router::Runs::cache_first). The
+// rest, which block on the database, run on the worker pool, at most max_queued at once, and
+// the connection resumes on its own I/O thread when the response is ready.
 class Server {
  public:
+  // contexts: at least one, each run by exactly one thread; the first also accepts.
+  Server(std::vector<boost::asio::io_context*> contexts, boost::asio::thread_pool& workers,
+         const Router& router, Metrics& metrics, ServerOptions options = {});
   Server(boost::asio::io_context& io, boost::asio::thread_pool& workers, const Router& router,
-         Metrics& metrics, ServerOptions options = {});
+         Metrics& metrics, ServerOptions options = {})
+      : Server(std::vector{&io}, workers, router, metrics, options) {}
   ~Server();
 
   // Binds and starts accepting; port 0 picks a free port (read it back with endpoint()).

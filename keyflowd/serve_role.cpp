@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <spdlog/spdlog.h>
 
 #include "consumers/key_cache_invalidator.hpp"
@@ -24,9 +25,21 @@ http::ServerOptions server_options(const Config& config) {
   return limits;
 }
 
-std::size_t io_threads(const Config& config) {
-  if (config.http.threads > 0) return config.http.threads;
-  return std::max(1U, std::thread::hardware_concurrency());
+std::vector<std::unique_ptr<boost::asio::io_context>> io_contexts(const Config& config) {
+  const std::size_t n = config.http.threads > 0 ? config.http.threads
+                                                : std::max(1U, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
+  for (std::size_t i = 0; i < n; ++i)
+    contexts.push_back(std::make_unique<boost::asio::io_context>(1));  // one thread runs each
+  return contexts;
+}
+
+std::vector<boost::asio::io_context*> pointers(
+    const std::vector<std::unique_ptr<boost::asio::io_context>>& contexts) {
+  std::vector<boost::asio::io_context*> out;
+  for (const auto& c : contexts)
+    out.push_back(c.get());
+  return out;
 }
 
 WebhookClient::Options webhook_client_options(const Config& config) {
@@ -81,11 +94,12 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
            [this, relay_ready = std::move(relay_ready)] {
              return probe_.reachable() && relay_ready();
            }},
-      webhook_client_(io_.get_executor(), webhook_client_options(config)),
+      io_(io_contexts(config)),
+      webhook_client_(io_.front()->get_executor(), webhook_client_options(config)),
       webhook_metrics_(core.metrics, "deliver"),
       test_events_(core.pool, core.master_key, webhook_client_, core.clock,
                    test_event_options(config, webhook_metrics_)),
-      server_(io_, workers_, router_, core.metrics, server_options(config)) {
+      server_(pointers(io_), workers_, router_, core.metrics, server_options(config)) {
   if (config.admin_token.empty())
     spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");
   http::add_api_routes(router_, api_);
@@ -99,9 +113,14 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
     while (sleep_unless_stopped(stop, std::chrono::seconds(1)))
       flush_usage(core_.keys);
   });
-  // Every core answers requests: connections are spread over the threads, each on a strand.
-  for (std::size_t i = 0, n = io_threads(config); i < n; ++i)
-    io_threads_.emplace_back([this] { io_.run(); });
+  // Every core answers requests: connections take turns among the I/O contexts. Each runs
+  // until stopped, also while no connection of its own is open yet.
+  for (auto& context : io_) {
+    io_threads_.emplace_back([&context = *context] {
+      const auto work = boost::asio::make_work_guard(context);
+      context.run();
+    });
+  }
 }
 
 ServeRole::~ServeRole() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,7 +54,8 @@ class ServeRole {
   BrokerProbe probe_;
   http::ApiContext api_;
   http::Router router_;
-  boost::asio::io_context io_;
+  // One I/O context per I/O thread (http/server.hpp); the first also runs the webhook client.
+  std::vector<std::unique_ptr<boost::asio::io_context>> io_;
   // Test events are POSTed from here, on the server's I/O threads.
   WebhookClient webhook_client_;
   DeliveryMetrics webhook_metrics_;
@@ -64,10 +66,13 @@ class ServeRole {
   std::jthread invalidator_thread_;
   std::jthread usage_thread_;
   std::vector<std::jthread> io_threads_;
-  // Last, so destroyed first: stops the I/O loop so that io_threads_ can be joined.
+  // Last, so destroyed first: stops the I/O loops so that io_threads_ can be joined.
   struct StopIo {
-    boost::asio::io_context& io;
-    ~StopIo() { io.stop(); }
+    std::vector<std::unique_ptr<boost::asio::io_context>>& io;
+    ~StopIo() {
+      for (auto& context : io)
+        context->stop();
+    }
   } stop_io_{io_};
 };
 
