@@ -103,6 +103,11 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
   if (config.admin_token.empty())
     spdlog::warn("KEYFLOW_ADMIN_TOKEN is not set: no caller can authenticate");
   http::add_api_routes(router_, api_);
+  if (core.verify_cache) {
+    core.metrics.gauge("keyflow_verify_cache_keys",
+                       "Keys and unknown key hashes in serve's verify cache",
+                       [&cache = *core.verify_cache] { return static_cast<double>(cache.size()); });
+  }
   server_.listen(endpoint);
   coherence_thread_ = std::jthread([this](std::stop_token stop) { core_.coherence->run(stop); });
   invalidator_thread_ = std::jthread([this, brokers](std::stop_token stop) {

@@ -78,6 +78,30 @@ TEST_F(MultiServeTest, RevokeThroughOneServeProcessFailsVerifyOnAnotherWithinASe
               static_cast<long long>(took->count()));
 }
 
+// /metrics tells how many keys a serve process holds in its verify cache: a verified key is
+// one of them.
+TEST_F(MultiServeTest, MetricsCountTheKeysInTheVerifyCache) {
+  const auto org = first().post("/v1/organizations", {{"name", "acme"}}).json();
+  const auto project =
+      first().post("/v1/projects", {{"organization_id", org.at("id")}, {"name", "p"}}).json();
+  const auto cached = [&] {
+    const auto body = second().get("/metrics").body;
+    const auto at = body.find("\nkeyflow_verify_cache_keys ");
+    EXPECT_NE(at, std::string::npos) << body;
+    return at == std::string::npos ? -1 : std::stoi(body.substr(at + 27));
+  };
+  EXPECT_EQ(cached(), 0);
+  const auto key = create_key(std::string(project.at("id").as_string()));
+  // The cache keeps keys once the process has joined the coherence protocol, in a few seconds.
+  int seen = 0;
+  for (const auto until = Clock::now() + 30s; seen == 0 && Clock::now() < until;) {
+    EXPECT_EQ(code_on_second(key.at("key")), "VALID");
+    seen = cached();
+    if (seen == 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(seen, 1);
+}
+
 // The strict form: once a PATCH {"enabled":false} or a revoke through one process has
 // returned, no verify on either process answers VALID, while verifiers hammer both.
 TEST_F(MultiServeTest, OnceADisablingChangeReturnsNoServeProcessAnswersValid) {
