@@ -44,7 +44,8 @@ RotationWebhookOptions rotation_webhook_options(const Config& config, DeliveryMe
 RelayRole::RelayRole(const Config& config, const std::string& brokers, EngineCore& core)
     : relay_(RelayOptions{.database_url = core.database_url,
                           .brokers = brokers,
-                          .retention = config.outbox_retention},
+                          .retention = config.outbox_retention,
+                          .compression = config.kafka_compression},
              core.clock),
       thread_([this](std::stop_token stop) { relay_.run(stop); }) {
   register_relay_metrics(core.metrics, relay_, core.clock);

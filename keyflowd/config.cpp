@@ -74,6 +74,16 @@ const std::vector<Setting>& settings() {
   static const std::vector<Setting> all = {
       {"KEYFLOW_DATABASE_URL", "--database-url", text_setting(&Config::database_url)},
       {"KEYFLOW_KAFKA_BROKERS", "--kafka-brokers", text_setting(&Config::kafka_brokers)},
+      {"KEYFLOW_KAFKA_COMPRESSION", "--kafka-compression",
+       [](Config& c, const std::string& v) {
+         for (const char* codec : {"none", "gzip", "snappy", "lz4", "zstd"}) {
+           if (v == codec) {
+             c.kafka_compression = v;
+             return std::string();
+           }
+         }
+         return std::string("must be one of none, gzip, snappy, lz4, zstd");
+       }},
       {"KEYFLOW_HTTP_ADDR", "--http-addr", text_setting(&Config::http_addr)},
       {"KEYFLOW_ADMIN_TOKEN", "--admin-token", text_setting(&Config::admin_token)},
       {"KEYFLOW_MASTER_KEY", "--master-key",

@@ -15,9 +15,12 @@ namespace keyflow {
 // keyflowd's configuration: each setting from an environment variable, or its matching flag,
 // the flag winning.
 struct Config {
-  std::string role;                          // serve, relay, deliver, ...
-  std::string database_url;                  // KEYFLOW_DATABASE_URL, --database-url
-  std::string kafka_brokers = "embedded";    // KEYFLOW_KAFKA_BROKERS, --kafka-brokers
+  std::string role;                        // serve, relay, deliver, ...
+  std::string database_url;                // KEYFLOW_DATABASE_URL, --database-url
+  std::string kafka_brokers = "embedded";  // KEYFLOW_KAFKA_BROKERS, --kafka-brokers
+  // KEYFLOW_KAFKA_COMPRESSION: how the relay compresses what it publishes (none, gzip,
+  // snappy, lz4, zstd). None by default, which every client reads.
+  std::string kafka_compression = "none";
   std::string http_addr = "127.0.0.1:8080";  // KEYFLOW_HTTP_ADDR, --http-addr
   std::string admin_token;                   // KEYFLOW_ADMIN_TOKEN, --admin-token
   std::optional<MasterKey> master_key;       // KEYFLOW_MASTER_KEY, --master-key

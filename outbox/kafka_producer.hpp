@@ -18,7 +18,9 @@ struct ProducerOptions {
   // Upper bound on the time between produce() and the message's delivery report.
   std::chrono::milliseconds message_timeout{30000};
   std::chrono::milliseconds linger{5};
-  std::string compression = "lz4";
+  // None by default: every Kafka client reads uncompressed batches, while some (kafkajs, for
+  // one) decode lz4, snappy or zstd only with a plugin. KEYFLOW_KAFKA_COMPRESSION picks another.
+  std::string compression = "none";
   std::string client_id = "keyflow";
   // Further librdkafka properties, applied last (they win over the settings above).
   std::map<std::string, std::string> overrides{};

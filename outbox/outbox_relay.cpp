@@ -44,6 +44,7 @@ OutboxRelay::OutboxRelay(RelayOptions options, const Clock& clock)
   producer_options_.message_timeout = options_.delivery_timeout;
   producer_options_.linger = options_.linger;
   producer_options_.client_id = "keyflow-relay";
+  producer_options_.compression = options_.compression;
   producer_options_.overrides = options_.producer_overrides;
   // Built here so that a bad Kafka configuration fails the caller, not the relay's thread.
   producer_ = std::make_unique<KafkaProducer>(producer_options_);

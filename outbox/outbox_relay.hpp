@@ -52,6 +52,8 @@ struct RelayOptions {
   // statement.
   std::chrono::milliseconds retention_interval{60000};
   std::size_t retention_batch = 1000;
+  // The producer's compression.type (ProducerOptions::compression).
+  std::string compression = "none";
   // Further librdkafka properties for the relay's producer (they win over its own).
   std::map<std::string, std::string> producer_overrides{};
 };

@@ -81,6 +81,19 @@ TEST(Config, TheVerifyCacheKeepsKeysAMinuteUnlessToldOtherwise) {
   EXPECT_FALSE(load({"serve"}, {"KEYFLOW_VERIFY_CACHE_KEYS=10"}).config);
 }
 
+// What the relay publishes is uncompressed unless told otherwise: every client reads it.
+TEST(Config, KafkaCompressionIsNoneUnlessSetToAKnownCodec) {
+  const auto unset = load({"relay"}, {});
+  ASSERT_TRUE(unset.config) << unset.error;
+  EXPECT_EQ(unset.config->kafka_compression, "none");
+  const auto set = load({"relay"}, {"KEYFLOW_KAFKA_COMPRESSION=gzip"});
+  ASSERT_TRUE(set.config) << set.error;
+  EXPECT_EQ(set.config->kafka_compression, "gzip");
+  const auto bad = load({"relay"}, {"KEYFLOW_KAFKA_COMPRESSION=brotli"});
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("KEYFLOW_KAFKA_COMPRESSION"), std::string::npos) << bad.error;
+}
+
 TEST(Config, FlagsWinOverTheEnvironment) {
   const auto r = load({"all", "--http-addr=0.0.0.0:1", "--database-url", "dbname=y", "--master-key",
                        kKey, "--webhook-allow-private"},
