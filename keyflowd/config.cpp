@@ -1,7 +1,10 @@
 #include "keyflowd/config.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string_view>
 
@@ -69,6 +72,38 @@ std::function<std::string(Config&, const std::string&)> duration_setting(
   };
 }
 
+// Long enough that guessing it is hopeless: 16 characters at the least (scripts/run makes 64).
+constexpr std::size_t kMinAdminTokenChars = 16;
+
+std::string admin_token_setting(Config& c, const std::string& v) {
+  if (v.size() < kMinAdminTokenChars) {
+    return "must be at least " + std::to_string(kMinAdminTokenChars) + " characters";
+  }
+  c.admin_token = v;
+  return std::string();
+}
+
+std::string master_key_setting(Config& c, const std::string& v) {
+  c.master_key = MasterKey::from_base64(v);
+  return c.master_key ? std::string() : std::string("must be 32 bytes, base64");
+}
+
+// The same setting, its value read from the file the variable names (a mounted secret), with
+// the trailing newline and spaces an editor or `echo` leaves dropped. Errors never show the
+// file's content.
+std::function<std::string(Config&, const std::string&)> from_file(
+    std::string (*apply)(Config&, const std::string&)) {
+  return [apply](Config& c, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "cannot read " + path;
+    std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.pop_back();
+    const auto err = apply(c, value);
+    return err.empty() ? err : "the content of " + path + " " + err;
+  };
+}
+
 const std::vector<Setting>& settings() {
   using Limits = Config::HttpLimits;
   static const std::vector<Setting> all = {
@@ -85,12 +120,10 @@ const std::vector<Setting>& settings() {
          return std::string("must be one of none, gzip, snappy, lz4, zstd");
        }},
       {"KEYFLOW_HTTP_ADDR", "--http-addr", text_setting(&Config::http_addr)},
-      {"KEYFLOW_ADMIN_TOKEN", "--admin-token", text_setting(&Config::admin_token)},
-      {"KEYFLOW_MASTER_KEY", "--master-key",
-       [](Config& c, const std::string& v) {
-         c.master_key = MasterKey::from_base64(v);
-         return c.master_key ? std::string() : std::string("must be 32 bytes, base64");
-       }},
+      {"KEYFLOW_ADMIN_TOKEN", "--admin-token", admin_token_setting},
+      {"KEYFLOW_ADMIN_TOKEN_FILE", "--admin-token-file", from_file(admin_token_setting)},
+      {"KEYFLOW_MASTER_KEY", "--master-key", master_key_setting},
+      {"KEYFLOW_MASTER_KEY_FILE", "--master-key-file", from_file(master_key_setting)},
       {"KEYFLOW_WEBHOOK_ALLOW_PRIVATE", "--webhook-allow-private",
        [](Config& c, const std::string& v) {
          c.webhook_allow_private = parse_bool(v);

@@ -92,7 +92,7 @@ class StartupErrorsTest : public ::testing::Test {
     std::map<std::string, std::string> e = {{"KEYFLOW_DATABASE_URL", db_.url()},
                                             {"KEYFLOW_KAFKA_BROKERS", "embedded"},
                                             {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},
-                                            {"KEYFLOW_ADMIN_TOKEN", "startup-token"},
+                                            {"KEYFLOW_ADMIN_TOKEN", "startup-errors-token"},
                                             {"KEYFLOW_MASTER_KEY", test::kTestMasterKey}};
     for (auto& [k, v] : extra)
       e[k] = v;

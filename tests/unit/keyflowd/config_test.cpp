@@ -1,5 +1,9 @@
 #include "keyflowd/config.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 namespace keyflow {
@@ -92,6 +96,45 @@ TEST(Config, KafkaCompressionIsNoneUnlessSetToAKnownCodec) {
   const auto bad = load({"relay"}, {"KEYFLOW_KAFKA_COMPRESSION=brotli"});
   EXPECT_FALSE(bad.config);
   EXPECT_NE(bad.error.find("KEYFLOW_KAFKA_COMPRESSION"), std::string::npos) << bad.error;
+}
+
+// Secrets may come from files (mounted secrets), a trailing newline dropped; the admin token
+// has a minimum length; an error never shows a file's content.
+TEST(Config, SecretsComeFromFilesAndTheAdminTokenHasAMinimumLength) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("keyflow-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const std::string& name, const std::string& content) {
+    std::ofstream(dir / name) << content;
+    return (dir / name).string();
+  };
+  std::string key_text = kKey;
+  key_text += '\n';  // as `echo` leaves it
+  const auto key_file = write("master-key", key_text);
+  const auto token_file = write("admin-token", "a-token-of-twenty-chars\n");
+  const auto bad_file = write("bad-key", "not-a-key-secret-value");
+  const std::string key_var = "KEYFLOW_MASTER_KEY_FILE=" + key_file;
+  const std::string token_var = "KEYFLOW_ADMIN_TOKEN_FILE=" + token_file;
+  const auto r = load({"serve"}, {key_var.c_str(), token_var.c_str()});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_TRUE(r.config->master_key);
+  EXPECT_EQ(r.config->admin_token, "a-token-of-twenty-chars");
+
+  const std::string bad_var = "KEYFLOW_MASTER_KEY_FILE=" + bad_file;
+  const auto bad = load({"serve"}, {bad_var.c_str()});
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("32 bytes"), std::string::npos) << bad.error;
+  EXPECT_EQ(bad.error.find("not-a-key-secret-value"), std::string::npos) << bad.error;
+  const auto missing = load({"serve"}, {"KEYFLOW_ADMIN_TOKEN_FILE=/nonexistent/token"});
+  EXPECT_FALSE(missing.config);
+  EXPECT_NE(missing.error.find("cannot read /nonexistent/token"), std::string::npos)
+      << missing.error;
+
+  const auto short_token = load({"serve"}, {"KEYFLOW_ADMIN_TOKEN=short"});
+  EXPECT_FALSE(short_token.config);
+  EXPECT_NE(short_token.error.find("at least 16 characters"), std::string::npos)
+      << short_token.error;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, FlagsWinOverTheEnvironment) {
