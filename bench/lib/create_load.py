@@ -8,12 +8,11 @@ import asyncio
 import sys
 import time
 
+from http1 import post_request, read_answer
+
 port, path, token, body = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].encode()
 connections, seconds = int(sys.argv[5]), float(sys.argv[6])
-request = (
-    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-).encode() + body
+request = post_request(path, token, body)
 done = 0
 
 
@@ -22,12 +21,7 @@ async def client(deadline):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.monotonic() < deadline:
         writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await reader.readexactly(length)
+        head, _ = await read_answer(reader)
         if head.startswith(b"HTTP/1.1 201"):
             done += 1
     writer.close()

@@ -20,6 +20,8 @@ import os
 import sys
 import zlib
 
+from http1 import post_request, read_answer
+
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -49,10 +51,7 @@ def rows(master_key: str, prefix: str, count: int, plaintexts: int, rows_file: s
 
 
 async def create(port: int, token: str, body: bytes, count: int, connections: int) -> None:
-    request = (
-        f"POST /v1/api-keys HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    request = post_request("/v1/api-keys", token, body)
     remaining = [count]
 
     async def client():
@@ -60,12 +59,7 @@ async def create(port: int, token: str, body: bytes, count: int, connections: in
         while remaining[0] > 0:
             remaining[0] -= 1
             writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            answer = await reader.readexactly(length)
+            head, answer = await read_answer(reader)
             if not head.startswith(b"HTTP/1.1 201"):
                 raise SystemExit(f"create answered {head.split(b' ')[1].decode()}: {answer!r}")
             print(json.loads(answer)["key"])

@@ -102,6 +102,18 @@ class HttpLimitsTest : public ::testing::Test {
     }
     return false;
   }
+  // A new connection that has sent `request`.
+  tcp::socket connect_and_send(const std::string& request) {
+    auto socket = connect();
+    asio::write(socket, asio::buffer(request));
+    return socket;
+  }
+  // A kept-alive connection whose request takes the only worker until released_.
+  tcp::socket block_the_worker() {
+    auto socket = connect_and_send("GET /blocks HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(100ms);  // the worker now waits
+    return socket;
+  }
   std::string exchange(const std::string& request) {
     auto socket = connect();
     asio::write(socket, asio::buffer(request));
@@ -183,9 +195,7 @@ TEST_F(HttpLimitsTest, TheConnectionCapHoldsFurtherClientsUntilOneLeaves) {
 
 TEST_F(HttpLimitsTest, HealthAnswersWhileEveryWorkerIsBusy) {
   start({});
-  auto blocked = connect();
-  asio::write(blocked, asio::buffer(std::string("GET /blocks HTTP/1.1\r\nHost: x\r\n\r\n")));
-  std::this_thread::sleep_for(100ms);  // the only worker now waits
+  auto blocked = block_the_worker();
   const auto health = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(health.starts_with("HTTP/1.1 200")) << health;
   released_ = true;
@@ -195,14 +205,9 @@ TEST_F(HttpLimitsTest, ASaturatedWorkerPoolAnswers503AtOnceAndRecovers) {
   ServerOptions options;
   options.max_queued = 1;
   start(options);
-  auto blocked = connect();
-  asio::write(blocked, asio::buffer(std::string("GET /blocks HTTP/1.1\r\nHost: x\r\n\r\n")));
-  std::this_thread::sleep_for(100ms);  // the one place on the worker pool is taken
+  auto blocked = block_the_worker();
 
-  auto refused = connect();
-  asio::write(
-      refused,
-      asio::buffer(std::string("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  auto refused = connect_and_send("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const auto busy = read_all(refused, 500ms);
   EXPECT_TRUE(busy.starts_with("HTTP/1.1 503")) << "not refused at once: " << busy;
   EXPECT_NE(busy.find("Retry-After: 1"), std::string::npos) << busy;
@@ -217,9 +222,7 @@ TEST_F(HttpLimitsTest, ASaturatedWorkerPoolAnswers503AtOnceAndRecovers) {
 
 TEST_F(HttpLimitsTest, ACacheFirstRouteAnswersOnTheIoThreadUnlessItWouldBlock) {
   start({});
-  auto blocked = connect();
-  asio::write(blocked, asio::buffer(std::string("GET /blocks HTTP/1.1\r\nHost: x\r\n\r\n")));
-  std::this_thread::sleep_for(100ms);  // the only worker now waits
+  auto blocked = block_the_worker();
 
   // From memory: answered on the I/O thread, though no worker is free.
   const auto hit = exchange("GET /cached HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -228,9 +231,7 @@ TEST_F(HttpLimitsTest, ACacheFirstRouteAnswersOnTheIoThreadUnlessItWouldBlock) {
 
   // Needing the database: handed to the worker pool, so it waits for the worker, and is then
   // run again from the start where it may block.
-  auto miss = connect();
-  asio::write(miss, asio::buffer(std::string(
-                        "GET /cached?miss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  auto miss = connect_and_send("GET /cached?miss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(read_all(miss, 300ms).empty()) << "answered while it would have blocked";
   released_ = true;
   const auto answered = read_all(miss);
