@@ -10,7 +10,7 @@
 
 namespace keyflow::test {
 
-inline constexpr const char* kKeyflowdAdminToken = "e2e-admin-token";
+inline constexpr const char* kKeyflowdAdminToken = "e2e-admin-token-for-tests";
 
 // The keyflowd binary as a child process on a test database, with private webhook targets
 // allowed (receivers are on loopback), returned once it has announced what its roles announce:
