@@ -15,9 +15,12 @@ namespace keyflow {
 // keyflowd's configuration: each setting from an environment variable, or its matching flag,
 // the flag winning.
 struct Config {
-  std::string role;                        // serve, relay, deliver, ...
-  std::string database_url;                // KEYFLOW_DATABASE_URL, --database-url
-  std::string kafka_brokers = "embedded";  // KEYFLOW_KAFKA_BROKERS, --kafka-brokers
+  std::string role;          // serve, relay, deliver, ...
+  std::string database_url;  // KEYFLOW_DATABASE_URL, --database-url
+  // KEYFLOW_KAFKA_BROKERS, --kafka-brokers: host:port,... or "embedded" (an in-process broker
+  // for development and tests). No default: serve, relay, deliver and all refuse to start
+  // without it, rather than publish into memory that vanishes with the process.
+  std::string kafka_brokers;
   // KEYFLOW_KAFKA_COMPRESSION: how the relay compresses what it publishes (none, gzip,
   // snappy, lz4, zstd). None by default, which every client reads.
   std::string kafka_compression = "none";

@@ -51,7 +51,7 @@ std::string require(const std::string& value, const char* name) {
 // The embedded broker, when asked for, lives in this process; every role reaches it over
 // loopback like any Kafka cluster. The bootstrap servers to use either way.
 std::string start_brokers(const Config& config, std::optional<EmbeddedBroker>& broker) {
-  if (config.kafka_brokers != "embedded") return config.kafka_brokers;
+  if (config.role != "broker" && config.kafka_brokers != "embedded") return config.kafka_brokers;
   broker.emplace();
   const auto brokers = broker->bootstrap_servers();
   announce("kafka bootstrap " + brokers);
@@ -77,6 +77,13 @@ int run_role(const Config& config) {
     const auto applied = apply_migrations(require(config.database_url, "KEYFLOW_DATABASE_URL"));
     spdlog::info("database is up to date ({} migrations applied now)", applied.size());
     return 0;
+  }
+  // An embedded broker must be asked for: a production relay that fell back to one would mark
+  // rows published into memory, and separate serve processes would miss each other's changes.
+  if (config.kafka_brokers.empty() && config.role != "broker" && config.role != "schedule") {
+    throw std::invalid_argument(
+        "KEYFLOW_KAFKA_BROKERS is not set: give the brokers (host:port,...), or \"embedded\" "
+        "for an in-process development broker whose messages are gone when it exits");
   }
   std::optional<EmbeddedBroker> broker;
   const std::string brokers = start_brokers(config, broker);

@@ -132,6 +132,17 @@ TEST_F(StartupErrorsTest, AnUnreachableDatabaseIsOneLineInEveryRole) {
   }
 }
 
+// Without KEYFLOW_KAFKA_BROKERS a role that publishes or consumes does not fall back to an
+// in-memory broker: one line, and no start.
+TEST_F(StartupErrorsTest, ARoleThatNeedsKafkaRefusesToStartWithoutBrokers) {
+  auto without = env();
+  without.erase("KEYFLOW_KAFKA_BROKERS");
+  for (const std::string role : {"serve", "relay", "deliver", "all"}) {
+    SCOPED_TRACE(role);
+    expect_one_line_failure(run_keyflowd(role, without), "KEYFLOW_KAFKA_BROKERS is not set");
+  }
+}
+
 TEST_F(StartupErrorsTest, AMalformedMasterKeyIsOneLineInEveryRole) {
   for (const auto& role : kDatabaseRoles) {
     SCOPED_TRACE(role);
