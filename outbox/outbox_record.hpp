@@ -21,6 +21,10 @@ struct OutboxRecord {
 // The Kafka message for an outbox row, as a CloudEvents 1.0 event in binary content mode: the
 // topic of its aggregate type, key = aggregate id (one key's events share a partition, so they
 // stay in order), value = the payload JSON, attributes in ce_* headers.
+// ce_sequence = the outbox id, zero-padded to 20 digits: compared as text (as the CloudEvents
+// sequence extension is), later events of a key compare greater, so a consumer can drop a
+// duplicate or a stale message by remembering the last sequence it applied per key.
 OutgoingMessage to_cloud_event(const OutboxRecord& record);
+std::string event_sequence(std::int64_t outbox_id);
 
 }  // namespace keyflow

@@ -59,10 +59,16 @@ TEST_F(OutboxRelayTest, PublishesEveryRowAsACloudEventAndMarksItPublished) {
         {"ce_type", event.event_type},
         {"ce_time", event.ce_time},
         {"ce_subject", event.aggregate_id},
+        {"ce_sequence", event_sequence(event.id)},
         {"content-type", "application/json"},
     };
     EXPECT_EQ(message.headers, expected_headers);
   }
+  // One key's events: ce_sequence grows with each, compared as text as consumers compare it.
+  EXPECT_LT(by_event_id.at(events[0].event_id)->headers.at("ce_sequence"),
+            by_event_id.at(events[2].event_id)->headers.at("ce_sequence"));
+  EXPECT_EQ(event_sequence(42), "00000000000000000042");
+  EXPECT_LT(event_sequence(9), event_sequence(10));
 
   KafkaTestConsumer write_keys(broker_.bootstrap_servers(), topic_for_aggregate("event_write_key"));
   const auto write_key_messages = write_keys.wait_for(1, 15s);
