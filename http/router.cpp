@@ -70,36 +70,28 @@ void Router::add(boost::beast::http::verb method, std::string pattern, Handler h
   routes_.push_back({method, std::move(pattern), std::move(handler), runs, std::move(segments)});
 }
 
-const Router::Route* Router::find(const Request& request, bool* path_known) const {
+Router::Match Router::route(const Request& request) const {
   const auto path = split_path(request.path);
-  const Route* best = nullptr;
+  Match found;
   int best_literals = -1;
   for (const auto& route : routes_) {
     const int literals = match(route.segments, path, nullptr);
     if (literals < 0) continue;
-    *path_known = true;
+    found.path_known = true;
     if (route.method == request.method && literals > best_literals) {
-      best = &route;
+      found.route = &route;
       best_literals = literals;
     }
   }
-  return best;
+  return found;
 }
 
-Router::Runs Router::runs(const Request& request) const {
-  bool path_known = false;
-  const auto* route = find(request, &path_known);
-  // Unknown routes answer 404/405 without any work: inline too.
-  return route == nullptr ? Runs::inline_ : route->runs;
-}
-
-Response Router::dispatch(Request& request) const {
-  bool path_known = false;
-  const Route* best = find(request, &path_known);
+Response Router::dispatch(Request& request, const Match& found) const {
+  const Route* best = found.route;
   if (best == nullptr) {
-    return path_known ? error_response(status::method_not_allowed, "method_not_allowed",
-                                       "method not allowed on this path")
-                      : error_response(status::not_found, "not_found", "no such route");
+    return found.path_known ? error_response(status::method_not_allowed, "method_not_allowed",
+                                             "method not allowed on this path")
+                            : error_response(status::not_found, "not_found", "no such route");
   }
   match(best->segments, split_path(request.path), &request.path_params);
   try {

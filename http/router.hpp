@@ -33,19 +33,25 @@ class Router {
   void add(boost::beast::http::verb method, std::string pattern, Handler handler,
            Runs runs = Runs::on_workers);
 
-  // Where the route that would serve the request runs; unknown routes (404, 405) inline.
-  Runs runs(const Request& request) const;
+  // The route that serves a request, looked up once per request: the server asks where it
+  // runs and then dispatches it, maybe twice (Runs::cache_first), with the same match.
+  struct Match {
+    const Route* route = nullptr;  // null: 404 or 405
+    bool path_known = false;       // some route has this path (405 rather than 404)
+    // Where it runs; unknown routes (404, 405) inline.
+    Runs runs() const { return route == nullptr ? Runs::inline_ : route->runs; }
+  };
+  Match route(const Request& request) const;
 
   // Runs the matching handler; engine errors become their mapped error responses, so that
   // nothing but WouldBlock throws past this point. Unknown paths are 404, known paths with
   // another method 405.
-  Response dispatch(Request& request) const;
+  Response dispatch(Request& request, const Match& match) const;
+  Response dispatch(Request& request) const { return dispatch(request, route(request)); }
 
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
-  const Route* find(const Request& request, bool* path_known) const;
-
   std::vector<Route> routes_;
 };
 

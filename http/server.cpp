@@ -62,7 +62,6 @@ struct Server::State {
   std::atomic<std::size_t> next_context{0};  // where the next connection goes
   asio::thread_pool& workers;
   const Router& router;
-  Metrics& metrics;
   ServerOptions options;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
@@ -75,7 +74,6 @@ struct Server::State {
       : contexts(std::move(c)),
         workers(w),
         router(r),
-        metrics(m),
         options(o),
         acceptor(*contexts.at(0)),
         requests(m) {}
@@ -165,14 +163,15 @@ std::optional<Response> header_failure(const Parser& parser, const ServerOptions
 
 // The response when the request can be answered on this thread: a route that never blocks,
 // or a cache_first one that found what it needed in memory. nullopt: it needs a worker.
-std::optional<Response> answer_here(const Router& router, Request& request) {
-  switch (router.runs(request)) {
+std::optional<Response> answer_here(const Router& router, Request& request,
+                                    const Router::Match& route) {
+  switch (route.runs()) {
     case Router::Runs::inline_:
-      return router.dispatch(request);
+      return router.dispatch(request, route);
     case Router::Runs::cache_first: {
       NonBlockingScope no_blocking;
       try {
-        return router.dispatch(request);
+        return router.dispatch(request, route);
       } catch (const WouldBlock&) {
         return std::nullopt;
       }
@@ -244,7 +243,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
       response = std::move(*bad);
     } else {
       auto& request = std::get<Request>(parsed);
-      if (auto answered = answer_here(state->router, request)) {
+      const auto route = state->router.route(request);
+      if (auto answered = answer_here(state->router, request, route)) {
         response = std::move(*answered);
       } else if (state->queued.load(std::memory_order_relaxed) >= options.max_queued) {
         response = overloaded();
@@ -257,7 +257,9 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
         } queued{state->queued};
         response = co_await asio::co_spawn(
             state->workers,
-            [&]() -> asio::awaitable<Response> { co_return state->router.dispatch(request); },
+            [&]() -> asio::awaitable<Response> {
+              co_return state->router.dispatch(request, route);
+            },
             asio::use_awaitable);
       }
     }
