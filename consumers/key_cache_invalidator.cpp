@@ -15,7 +15,9 @@ void KeyCacheInvalidator::run(std::stop_token stop) {
   // whatever happened before it joined).
   options.group_id = "keyflow-serve-cache-" + new_uuid();
   options.topics = {topic_for_aggregate("api_key")};
-  options.overrides = {{"auto.offset.reset", "latest"}, {"fetch.wait.max.ms", "50"}};
+  options.overrides = properties_;
+  options.overrides["auto.offset.reset"] = "latest";
+  options.overrides["fetch.wait.max.ms"] = "50";
   KafkaConsumer consumer(options);
   spdlog::info("verify cache: following {} for invalidations", options.topics.front());
   while (!stop.stop_requested()) {

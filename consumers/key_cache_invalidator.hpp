@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <stop_token>
 #include <string>
 
@@ -12,13 +13,16 @@ namespace keyflow {
 // it names, so that a revoke through any process takes effect everywhere within moments.
 class KeyCacheInvalidator {
  public:
-  KeyCacheInvalidator(std::string brokers, VerifyCache& cache)
-      : brokers_(std::move(brokers)), cache_(cache) {}
+  // properties: librdkafka's, the operator's (TLS, SASL); the invalidator's own win.
+  KeyCacheInvalidator(std::string brokers, std::map<std::string, std::string> properties,
+                      VerifyCache& cache)
+      : brokers_(std::move(brokers)), properties_(std::move(properties)), cache_(cache) {}
 
   void run(std::stop_token stop);
 
  private:
   std::string brokers_;
+  std::map<std::string, std::string> properties_;
   VerifyCache& cache_;
 };
 

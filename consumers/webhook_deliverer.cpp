@@ -85,9 +85,7 @@ WebhookDeliverer::WebhookDeliverer(DeliverOptions options, const MasterKey& mast
     : options_(std::move(options)),
       master_key_(master_key),
       clock_(clock),
-      pool_(options_.database_url, 4) {}
-
-void WebhookDeliverer::run(std::stop_token stop) {
+      pool_(options_.database_url, 4) {
   ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = options_.brokers;
   consumer_options.group_id = options_.group_id;
@@ -95,7 +93,14 @@ void WebhookDeliverer::run(std::stop_token stop) {
   consumer_options.client_id = "keyflow-deliver";
   consumer_options.fetch_wait = std::chrono::milliseconds(50);
   consumer_options.overrides = options_.kafka_overrides;
-  KafkaConsumer consumer(consumer_options);
+  consumer_ = std::make_unique<KafkaConsumer>(consumer_options);
+}
+
+WebhookDeliverer::~WebhookDeliverer() = default;
+
+void WebhookDeliverer::run(std::stop_token stop) {
+  if (!consumer_) throw std::logic_error("WebhookDeliverer::run: called twice");
+  auto& consumer = *consumer_;
 
   // HTTP on one I/O thread; database work on the consuming and the sending thread.
   boost::asio::io_context io(1);
@@ -157,6 +162,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     } catch (...) {
       failure = std::current_exception();
     }
+    consumer_.reset();  // leaves the group: its partitions go to the other deliverers now
     sending_stop.request_stop();
     sending.join();
     if (pruning.joinable()) pruning.join();

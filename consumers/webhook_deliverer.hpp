@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "outbox/topics.hpp"
 
 namespace keyflow {
+
+class KafkaConsumer;
 
 struct DeliverOptions {
   std::string database_url;
@@ -48,11 +51,12 @@ struct DeliverOptions {
 // Kafka consumer group for the fan-out, and by SKIP LOCKED leases for the sending.
 class WebhookDeliverer {
  public:
+  // Throws std::invalid_argument on a Kafka setting librdkafka refuses.
   WebhookDeliverer(DeliverOptions options, const MasterKey& master_key, const Clock& clock);
+  ~WebhookDeliverer();
 
   // Consumes and sends until stop is requested (noticed within about 200 ms), then leaves the
-  // consumer group and waits briefly for attempts in flight. Throws only when it cannot start
-  // (a bad Kafka setting).
+  // consumer group and waits briefly for attempts in flight. Once per deliverer.
   void run(std::stop_token stop);
 
  private:
@@ -60,6 +64,8 @@ class WebhookDeliverer {
   MasterKey master_key_;
   const Clock& clock_;
   ConnectionPool pool_;
+  // Made with the deliverer, so that a bad Kafka setting fails its caller, not its thread.
+  std::unique_ptr<KafkaConsumer> consumer_;
 };
 
 }  // namespace keyflow

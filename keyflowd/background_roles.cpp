@@ -11,6 +11,7 @@ DeliverOptions deliver_options(const Config& config, const std::string& database
   options.metrics = &metrics;
   options.database_url = database_url;
   options.brokers = brokers;
+  options.kafka_overrides = config.kafka_properties;
   options.destinations = config.webhook_destinations();
   options.retry = config.webhook_retry;
   options.retention = config.webhook_retention;
@@ -45,7 +46,8 @@ RelayRole::RelayRole(const Config& config, const std::string& brokers, EngineCor
     : relay_(RelayOptions{.database_url = core.database_url,
                           .brokers = brokers,
                           .retention = config.outbox_retention,
-                          .compression = config.kafka_compression},
+                          .compression = config.kafka_compression,
+                          .producer_overrides = config.kafka_properties},
              core.clock),
       thread_([this](std::stop_token stop) { relay_.run(stop); }) {
   register_relay_metrics(core.metrics, relay_, core.clock);

@@ -5,11 +5,14 @@
 
 namespace keyflow {
 
-BrokerProbe::BrokerProbe(const std::string& brokers) {
+BrokerProbe::BrokerProbe(const std::string& brokers,
+                         const std::map<std::string, std::string>& properties) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  for (const auto& [name, value] : properties)
+    rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
   client_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (client_ == nullptr) {
     rd_kafka_conf_destroy(conf);

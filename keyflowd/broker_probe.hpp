@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -13,7 +14,8 @@ namespace keyflow {
 // at most once a second however often it is asked.
 class BrokerProbe {
  public:
-  explicit BrokerProbe(const std::string& brokers);
+  // properties: the operator's librdkafka properties (TLS, SASL), as every client gets them.
+  BrokerProbe(const std::string& brokers, const std::map<std::string, std::string>& properties);
   ~BrokerProbe();
   BrokerProbe(const BrokerProbe&) = delete;
   BrokerProbe& operator=(const BrokerProbe&) = delete;

@@ -213,7 +213,14 @@ std::string apply_environment(Config& config, const char* const* envp) {
     if (auto it = env.find(s.env); it != env.end()) {
       if (auto err = s.apply(config, it->second); !err.empty())
         return std::string(s.env) + ": " + err;
+      env.erase(it);
     }
+  }
+  for (const auto& [name, value] : env) {
+    const auto property = kafka_property_of_variable(name);
+    if (property.empty()) continue;
+    if (auto err = check_kafka_property(property, value); !err.empty()) return name + ": " + err;
+    config.kafka_properties[property] = value;
   }
   return {};
 }

@@ -8,6 +8,7 @@
 #include "consumers/retry_schedule.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/webhooks/destination_policy.hpp"
+#include "outbox/kafka_config.hpp"
 #include "outbox/outbox_retention.hpp"
 
 namespace keyflow {
@@ -24,6 +25,9 @@ struct Config {
   // KEYFLOW_KAFKA_COMPRESSION: how the relay compresses what it publishes (none, gzip,
   // snappy, lz4, zstd). None by default, which every client reads.
   std::string kafka_compression = "none";
+  // Every other KEYFLOW_KAFKA_* variable: a librdkafka property (outbox/kafka_config.hpp has
+  // how names map) for every producer and consumer, TLS and SASL among them.
+  KafkaProperties kafka_properties;
   std::string http_addr = "127.0.0.1:8080";  // KEYFLOW_HTTP_ADDR, --http-addr
   std::string admin_token;                   // KEYFLOW_ADMIN_TOKEN, --admin-token
   std::optional<MasterKey> master_key;       // KEYFLOW_MASTER_KEY, --master-key

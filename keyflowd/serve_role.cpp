@@ -80,7 +80,7 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
             [&keys = core.keys](std::string_view key, std::string_view ip) {
               return keys.authenticate(key, ip);
             }),
-      probe_(brokers),
+      probe_(brokers, config.kafka_properties),
       api_{core.keys,
            organizations_,
            subscriptions_,
@@ -110,9 +110,10 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
   }
   server_.listen(endpoint);
   coherence_thread_ = std::jthread([this](std::stop_token stop) { core_.coherence->run(stop); });
-  invalidator_thread_ = std::jthread([this, brokers](std::stop_token stop) {
-    KeyCacheInvalidator(brokers, *core_.verify_cache).run(stop);
-  });
+  invalidator_thread_ =
+      std::jthread([this, brokers, properties = config.kafka_properties](std::stop_token stop) {
+        KeyCacheInvalidator(brokers, properties, *core_.verify_cache).run(stop);
+      });
   // last_used_at, batched: one write a second however many verifies.
   usage_thread_ = std::jthread([this](std::stop_token stop) {
     while (sleep_unless_stopped(stop, std::chrono::seconds(1)))

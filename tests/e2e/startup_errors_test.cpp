@@ -143,6 +143,26 @@ TEST_F(StartupErrorsTest, ARoleThatNeedsKafkaRefusesToStartWithoutBrokers) {
   }
 }
 
+// KEYFLOW_KAFKA_* properties reach the Kafka clients themselves: TLS with a CA file that does
+// not exist stops the relay's producer and the deliverer's consumer at start, in one line. A
+// property librdkafka does not know stops every role before anything starts, and a password
+// never shows.
+TEST_F(StartupErrorsTest, KafkaPropertiesReachTheClientsAndBadOnesAreOneLine) {
+  const auto tls = env({{"KEYFLOW_KAFKA_SECURITY_PROTOCOL", "ssl"},
+                        {"KEYFLOW_KAFKA_SSL_CA_LOCATION", "/nonexistent/keyflow-ca.pem"}});
+  for (const std::string role : {"relay", "deliver"}) {
+    SCOPED_TRACE(role);
+    expect_one_line_failure(run_keyflowd(role, tls), "ssl.ca.location");
+  }
+  for (const std::string role : {"serve", "relay", "deliver", "all"}) {
+    SCOPED_TRACE(role);
+    const auto out = run_keyflowd(role, env({{"KEYFLOW_KAFKA_SASL_PASSWORD", "pw-never-shown"},
+                                             {"KEYFLOW_KAFKA_SASL_MECHANISMZ", "PLAIN"}}));
+    expect_one_line_failure(out, "KEYFLOW_KAFKA_SASL_MECHANISMZ");
+    EXPECT_EQ(out.stderr_text.find("pw-never-shown"), std::string::npos) << out.stderr_text;
+  }
+}
+
 TEST_F(StartupErrorsTest, AMalformedMasterKeyIsOneLineInEveryRole) {
   for (const auto& role : kDatabaseRoles) {
     SCOPED_TRACE(role);

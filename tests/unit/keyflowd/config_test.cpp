@@ -98,6 +98,49 @@ TEST(Config, KafkaCompressionIsNoneUnlessSetToAKnownCodec) {
   EXPECT_NE(bad.error.find("KEYFLOW_KAFKA_COMPRESSION"), std::string::npos) << bad.error;
 }
 
+// Every other KEYFLOW_KAFKA_* variable is a librdkafka property for all of keyflow's Kafka
+// clients (TLS, SASL...), named as Confluent's images name them; one librdkafka does not know,
+// or one keyflow's guarantees rest on, is refused, and the value never shows in the error.
+TEST(Config, OtherKafkaVariablesAreLibrdkafkaProperties) {
+  const auto r = load(
+      {"relay"},
+      {"KEYFLOW_KAFKA_SECURITY_PROTOCOL=SASL_SSL", "KEYFLOW_KAFKA_SASL_MECHANISMS=SCRAM-SHA-512",
+       "KEYFLOW_KAFKA_SASL_USERNAME=keyflow", "KEYFLOW_KAFKA_SASL_PASSWORD=hunter2-secret",
+       "KEYFLOW_KAFKA_SSL_CA_LOCATION=/etc/ssl/certs/ca.pem",
+       "KEYFLOW_KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM=https", "KEYFLOW_KAFKA_BROKERS=b1:9093",
+       "KEYFLOW_KAFKA_COMPRESSION=gzip"});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->kafka_properties,
+            (KafkaProperties{{"security.protocol", "SASL_SSL"},
+                             {"sasl.mechanisms", "SCRAM-SHA-512"},
+                             {"sasl.username", "keyflow"},
+                             {"sasl.password", "hunter2-secret"},
+                             {"ssl.ca.location", "/etc/ssl/certs/ca.pem"},
+                             {"ssl.endpoint.identification.algorithm", "https"}}));
+  EXPECT_EQ(r.config->kafka_brokers, "b1:9093");  // its own settings are not properties
+  EXPECT_EQ(r.config->kafka_compression, "gzip");
+
+  const auto unknown = load({"relay"}, {"KEYFLOW_KAFKA_NO_SUCH_THING=1"});
+  EXPECT_FALSE(unknown.config);
+  EXPECT_NE(unknown.error.find("KEYFLOW_KAFKA_NO_SUCH_THING"), std::string::npos) << unknown.error;
+  EXPECT_NE(unknown.error.find("no.such.thing"), std::string::npos) << unknown.error;
+  const auto reserved = load({"relay"}, {"KEYFLOW_KAFKA_ACKS=1"});
+  EXPECT_FALSE(reserved.config);
+  EXPECT_NE(reserved.error.find("acks"), std::string::npos) << reserved.error;
+  EXPECT_FALSE(load({"deliver"}, {"KEYFLOW_KAFKA_ENABLE_AUTO_COMMIT=true"}).config);
+  const auto bad = load({"relay"}, {"KEYFLOW_KAFKA_SSL_KEY_PASSWORD=",
+                                    "KEYFLOW_KAFKA_SECURITY_PROTOCOL=carrier-pigeon"});
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("security.protocol"), std::string::npos) << bad.error;
+}
+
+TEST(Config, KafkaPropertyNamesFollowConfluentsSpelling) {
+  EXPECT_EQ(kafka_property_of_variable("KEYFLOW_KAFKA_SASL_MECHANISMS"), "sasl.mechanisms");
+  EXPECT_EQ(kafka_property_of_variable("KEYFLOW_KAFKA_SSL__KEY"), "ssl_key");
+  EXPECT_EQ(kafka_property_of_variable("KEYFLOW_KAFKA_A___B"), "a-b");
+  EXPECT_EQ(kafka_property_of_variable("KEYFLOW_HTTP_ADDR"), "");
+}
+
 // Secrets may come from files (mounted secrets), a trailing newline dropped; the admin token
 // has a minimum length; an error never shows a file's content.
 TEST(Config, SecretsComeFromFilesAndTheAdminTokenHasAMinimumLength) {
