@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 
 #include "engine/core/time_format.hpp"
+#include "engine/core/trace_context.hpp"
 #include "engine/store/sql_values.hpp"
 
 namespace keyflow {
@@ -23,6 +24,8 @@ std::optional<CloudEvent> parse_cloud_event(const KafkaMessage& message, std::st
   event.subject = attribute("ce_subject");
   if (event.subject.empty()) event.subject = message.key;
   event.time = attribute("ce_time");
+  // A malformed trace context is dropped, not the event.
+  event.traceparent = valid_traceparent(attribute("ce_traceparent")).value_or("");
   if (!is_uuid(event.id)) {
     error = "ce_id is missing or not a UUID";
     return std::nullopt;

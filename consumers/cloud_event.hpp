@@ -12,11 +12,12 @@ namespace keyflow {
 // A keyflow domain event as the relay publishes it: CloudEvents 1.0 in Kafka binary mode, the
 // attributes in ce_* headers and the event's data as the message value.
 struct CloudEvent {
-  std::string id;       // ce_id, the outbox event_id (a UUID, lower case)
-  std::string type;     // ce_type, e.g. api_key.created
-  std::string source;   // ce_source
-  std::string subject;  // ce_subject (the aggregate id), else the message key
-  std::string time;     // ce_time, RFC 3339, as published
+  std::string id;           // ce_id, the outbox event_id (a UUID, lower case)
+  std::string type;         // ce_type, e.g. api_key.created
+  std::string source;       // ce_source
+  std::string subject;      // ce_subject (the aggregate id), else the message key
+  std::string time;         // ce_time, RFC 3339, as published
+  std::string traceparent;  // ce_traceparent when it is a valid one, else empty
   boost::json::object data;
 };
 

@@ -52,7 +52,8 @@ DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& ev
       for (const auto& subscription : it->second) {
         auto id = new_delivery_id();
         auto body = delivery_body(id, event);
-        deliveries.push_back({std::move(id), subscription, event.id, event.type, std::move(body)});
+        deliveries.push_back({std::move(id), subscription, event.id, event.type, std::move(body),
+                              event.traceparent});
       }
     }
     result.created = WebhookDeliveryStore::insert(txn, deliveries, now);

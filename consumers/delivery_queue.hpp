@@ -37,6 +37,7 @@ struct DueDelivery {
   std::string previous_secret;
   // When the subscription signs with Ed25519 too: its secret key, wiped once signed.
   std::string signing_key;
+  std::string traceparent;  // sent as the traceparent header when set
   std::string error;
 };
 

@@ -40,6 +40,8 @@ std::optional<WebhookRequest> signed_request(DueDelivery& due, TimePoint now,
       {"content-type", "application/json"},
       {"user-agent", std::string(user_agent)},
   };
+  // W3C trace context: the receiver's spans join the trace of the request that made the event.
+  if (!due.traceparent.empty()) request.headers.emplace_back("traceparent", due.traceparent);
   request.body = std::move(due.body);
   return request;
 }

@@ -32,6 +32,7 @@ DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lea
   if (row.retry_schedule) d.claim.retry = retry_schedule_of(*row.retry_schedule);
   d.url = std::move(row.url);
   d.body = std::move(row.body);
+  d.traceparent = std::move(row.traceparent);
   auto secret = box.open(row.secret_sealed, kWebhookSecretContext);
   std::optional<std::string> previous;
   if (row.previous_secret_sealed) {

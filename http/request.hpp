@@ -23,6 +23,8 @@ struct Request {
   std::string authorization;
   std::string body;
   std::string remote_ip;
+  std::string request_id;      // the X-Request-Id answered with (request_telemetry.hpp)
+  std::string traceparent;     // the W3C trace context sent, when valid (trace_context.hpp)
   std::optional<Actor> actor;  // set by the auth filter
 
   const std::string& param(const std::string& name) const { return path_params.at(name); }

@@ -67,7 +67,8 @@ void Router::add(boost::beast::http::verb method, std::string pattern, Handler h
   std::vector<std::string> segments;
   for (const auto part : split_path(pattern))
     segments.emplace_back(part);
-  routes_.push_back({method, std::move(pattern), std::move(handler), runs, std::move(segments)});
+  routes_.push_back(
+      {method, std::move(pattern), std::move(handler), runs, std::move(segments), routes_.size()});
 }
 
 Router::Match Router::route(const Request& request) const {

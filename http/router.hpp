@@ -28,6 +28,7 @@ class Router {
     Handler handler;
     Runs runs = Runs::on_workers;
     std::vector<std::string> segments;  // the pattern split at '/', once, when added
+    std::size_t index = 0;              // its place among the routes, in the order added
   };
 
   void add(boost::beast::http::verb method, std::string pattern, Handler handler,

@@ -20,9 +20,12 @@
 
 #include "engine/core/errc.hpp"
 #include "engine/core/log_limiter.hpp"
+#include "engine/core/logging.hpp"
 #include "engine/core/non_blocking.hpp"
+#include "engine/core/trace_context.hpp"
 #include "http/error_mapping.hpp"
 #include "http/request_target.hpp"
+#include "http/request_telemetry.hpp"
 
 namespace keyflow::http {
 
@@ -30,32 +33,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-
-namespace {
-
-// keyflow_http_requests_total by status code, each counter looked up by name once: the
-// first request of a status formats the name, the rest find the counter in a slot.
-class RequestCounters {
- public:
-  explicit RequestCounters(Metrics& metrics) : metrics_(metrics) {}
-
-  Metrics::Counter& of(unsigned status) {
-    auto& slot = by_status_[status < by_status_.size() ? status : 0];
-    if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
-    // Two threads racing here look up the same counter, which Metrics makes once.
-    auto& counter =
-        metrics_.counter("keyflow_http_requests_total{code=\"" + std::to_string(status) + "\"}",
-                         "HTTP requests served, by status code");
-    slot.store(&counter, std::memory_order_release);
-    return counter;
-  }
-
- private:
-  Metrics& metrics_;
-  std::array<std::atomic<Metrics::Counter*>, 600> by_status_{};
-};
-
-}  // namespace
 
 struct Server::State {
   std::vector<asio::io_context*> contexts;
@@ -67,7 +44,7 @@ struct Server::State {
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> queued{0};  // requests on the worker pool
   LogLimiter accept_errors;
-  RequestCounters requests;
+  RequestTelemetry telemetry;
 
   State(std::vector<asio::io_context*> c, asio::thread_pool& w, const Router& r, Metrics& m,
         ServerOptions o)
@@ -76,7 +53,7 @@ struct Server::State {
         router(r),
         options(o),
         acceptor(*contexts.at(0)),
-        requests(m) {}
+        telemetry(m) {}
 };
 
 namespace {
@@ -89,10 +66,11 @@ bool header_safe(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
-bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned version,
-                                               bool keep_alive) {
+bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned version, bool keep_alive,
+                                               std::string_view request_id) {
   bhttp::response<bhttp::string_body> msg{r.status, version};
   msg.set(bhttp::field::server, "keyflow");
+  msg.set("X-Request-Id", request_id);  // a plain token (request_id_of)
   if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
   for (const auto& [name, value] : r.headers) {
     if (header_safe(name) && header_safe(value)) {
@@ -109,8 +87,10 @@ bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned versi
 
 // The request a handler sees; a target whose query is not text answers 400/422 instead.
 std::variant<Request, Response> to_request(const bhttp::request<bhttp::string_body>& msg,
-                                           const std::string& remote_ip) {
+                                           const std::string& remote_ip, std::string request_id) {
   Request req;
+  req.request_id = std::move(request_id);
+  req.traceparent = valid_traceparent(msg["traceparent"]).value_or("");
   req.method = msg.method();
   req.remote_ip = remote_ip;
   req.authorization = std::string(msg[bhttp::field::authorization]);
@@ -165,6 +145,8 @@ std::optional<Response> header_failure(const Parser& parser, const ServerOptions
 // or a cache_first one that found what it needed in memory. nullopt: it needs a worker.
 std::optional<Response> answer_here(const Router& router, Request& request,
                                     const Router::Match& route) {
+  const RequestIdScope logging_as(request.request_id);
+  const TraceScope tracing(request.traceparent);
   switch (route.runs()) {
     case Router::Runs::inline_:
       return router.dispatch(request, route);
@@ -200,8 +182,12 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
   const auto remote = stream.socket().remote_endpoint(ec);
   const std::string remote_ip = ec ? std::string() : remote.address().to_string();
   beast::flat_buffer buffer;
+  // A request that cannot be read is answered, counted and logged as unmatched.
   const auto fail = [&](const Response& response) -> asio::awaitable<void> {
-    auto msg = to_message(response, 11, false);
+    const auto id = request_id_of({});
+    state->telemetry.record(nullptr, "", static_cast<unsigned>(response.status),
+                            std::chrono::steady_clock::duration::zero(), id);
+    auto msg = to_message(response, 11, false, id);
     stream.expires_after(options.idle_timeout);
     co_await bhttp::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
   };
@@ -237,13 +223,19 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
       break;
     }
     const auto& message = parser.get();
-    auto parsed = to_request(message, remote_ip);
+    const auto started = std::chrono::steady_clock::now();
+    auto parsed = to_request(message, remote_ip, request_id_of(message["X-Request-Id"]));
     Response response;
+    const Router::Route* matched = nullptr;
+    std::string request_id;
     if (auto* bad = std::get_if<Response>(&parsed)) {
       response = std::move(*bad);
+      request_id = request_id_of({});
     } else {
       auto& request = std::get<Request>(parsed);
+      request_id = request.request_id;
       const auto route = state->router.route(request);
+      matched = route.route;
       if (auto answered = answer_here(state->router, request, route)) {
         response = std::move(*answered);
       } else if (state->queued.load(std::memory_order_relaxed) >= options.max_queued) {
@@ -258,14 +250,18 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
         response = co_await asio::co_spawn(
             state->workers,
             [&]() -> asio::awaitable<Response> {
+              const RequestIdScope logging_as(request.request_id);
+              const TraceScope tracing(request.traceparent);
               co_return state->router.dispatch(request, route);
             },
             asio::use_awaitable);
       }
     }
-    state->requests.of(static_cast<unsigned>(response.status)).inc();
+    state->telemetry.record(matched, bhttp::to_string(message.method()),
+                            static_cast<unsigned>(response.status),
+                            std::chrono::steady_clock::now() - started, request_id);
     const bool keep_alive = message.keep_alive();
-    auto out = to_message(response, message.version(), keep_alive);
+    auto out = to_message(response, message.version(), keep_alive, request_id);
     stream.expires_after(options.idle_timeout);
     co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !keep_alive) break;

@@ -152,7 +152,28 @@ const std::vector<Setting>& settings() {
        }},
       {"KEYFLOW_KAFKA_BOOTSTRAP_FILE", "--kafka-bootstrap-file",
        text_setting(&Config::kafka_bootstrap_file)},
-      {"KEYFLOW_LOG_LEVEL", "--log-level", text_setting(&Config::log_level)},
+      {"KEYFLOW_LOG_LEVEL", "--log-level",
+       [](Config& c, const std::string& v) {
+         for (const char* level :
+              {"trace", "debug", "info", "warning", "warn", "error", "critical", "off"}) {
+           if (v == level) {
+             c.log_level = v;
+             return std::string();
+           }
+         }
+         return std::string("must be one of trace, debug, info, warning, error, critical, off");
+       }},
+      {"KEYFLOW_LOG_FORMAT", "--log-format",
+       [](Config& c, const std::string& v) {
+         if (v != "text" && v != "json") return std::string("must be text or json");
+         c.log_format = v == "json" ? LogFormat::json : LogFormat::text;
+         return std::string();
+       }},
+      {"KEYFLOW_ACCESS_LOG", "--access-log",
+       [](Config& c, const std::string& v) {
+         c.access_log = parse_bool(v);
+         return std::string();
+       }},
       {"KEYFLOW_OUTBOX_RETENTION", "--outbox-retention",
        duration_setting(&Config::outbox_retention)},
       {"KEYFLOW_WEBHOOK_RETENTION", "--webhook-retention",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "consumers/retry_schedule.hpp"
+#include "engine/core/logging.hpp"
 #include "engine/crypto/master_key.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 #include "outbox/kafka_config.hpp"
@@ -52,6 +53,10 @@ struct Config {
   std::chrono::seconds webhook_disable_after{5 * 24 * 3600};
   std::string kafka_bootstrap_file;  // KEYFLOW_KAFKA_BOOTSTRAP_FILE
   std::string log_level = "info";    // KEYFLOW_LOG_LEVEL, --log-level
+  // KEYFLOW_LOG_FORMAT: text, or json (one object a line, engine/core/logging.hpp).
+  LogFormat log_format = LogFormat::text;
+  // KEYFLOW_ACCESS_LOG: serve's line per request (method, route, status, duration, id).
+  bool access_log = true;
   // KEYFLOW_OUTBOX_RETENTION, --outbox-retention: how long published outbox rows are kept
   // ("7d", "36h", "90m", "45s" or seconds; 0 keeps them for ever).
   std::chrono::seconds outbox_retention = kDefaultOutboxRetention;

@@ -3,9 +3,9 @@
 #include <cstdio>
 
 #include <sodium.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/core/logging.hpp"
 #include "keyflowd/config.hpp"
 #include "keyflowd/roles.hpp"
 
@@ -25,10 +25,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "keyflowd: %s\n", loaded.error.c_str());
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(loaded.config->log_level));
-  // Logs go to stderr; stdout carries only the lines other programs read.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("keyflowd"));
-  spdlog::set_level(spdlog::level::from_str(loaded.config->log_level));
+  keyflow::configure_logging(loaded.config->log_format, loaded.config->log_level,
+                             loaded.config->access_log);
   try {
     return keyflow::run_role(*loaded.config);
   } catch (const std::exception& e) {

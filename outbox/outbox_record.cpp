@@ -18,7 +18,7 @@ OutgoingMessage to_cloud_event(const OutboxRecord& record) {
   // not. A value that does not parse cannot come from a timestamptz column, but is passed on
   // rather than dropping the event.
   const auto occurred_at = parse_timestamp(record.occurred_at);
-  return OutgoingMessage{
+  OutgoingMessage message{
       .topic = topic_for_aggregate(record.aggregate_type),
       .key = record.aggregate_id,
       .value = record.payload,
@@ -34,6 +34,11 @@ OutgoingMessage to_cloud_event(const OutboxRecord& record) {
               {"content-type", "application/json"},
           },
   };
+  if (!record.traceparent.empty()) {
+    message.headers.push_back({"ce_traceparent", record.traceparent});
+    message.headers.push_back({"traceparent", record.traceparent});
+  }
+  return message;
 }
 
 }  // namespace keyflow

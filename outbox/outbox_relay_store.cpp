@@ -49,7 +49,7 @@ constexpr const char* kDeleteExpired = "keyflow_relay_delete_expired";
 // parked row; then they go out in their order. Other aggregates are not held up.
 constexpr const char* kClaimSql =
     "SELECT id, event_id, aggregate_type, aggregate_id, event_type, payload::text, occurred_at, "
-    "attempts FROM outbox o "
+    "attempts, traceparent FROM outbox o "
     "WHERE published_at IS NULL AND parked_at IS NULL AND NOT EXISTS ("
     " SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL"
     " AND p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id"
@@ -133,6 +133,7 @@ RelaySession::Claimed RelaySession::claim(std::size_t limit) {
         .event_type = row[4].c_str(),
         .payload = row[5].c_str(),
         .occurred_at = row[6].c_str(),
+        .traceparent = row[8].is_null() ? std::string() : std::string(row[8].c_str()),
     });
     claimed.attempts.push_back(row[7].as<int>());
   }

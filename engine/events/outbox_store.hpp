@@ -19,7 +19,8 @@ struct DomainEvent {
 };
 
 // Inserts the event into the outbox inside the caller's transaction, so that the change and
-// its event commit together or not at all. Returns the event id (the CloudEvents ce_id).
+// its event commit together or not at all. Returns the event id (the CloudEvents ce_id). The
+// row carries the trace context of the request being handled (TraceScope), when it has one.
 std::string append_event(pqxx::work& txn, const DomainEvent& event);
 // Many events in one statement, in the order given (their outbox ids ascend in that order).
 void append_events(pqxx::work& txn, const std::vector<DomainEvent>& events);

@@ -41,17 +41,19 @@ std::size_t WebhookDeliveryStore::insert(pqxx::work& txn,
                     {"subscription_id", d.subscription_id},
                     {"event_id", d.event_id},
                     {"event_type", d.event_type},
-                    {"body", d.body}});
+                    {"body", d.body},
+                    {"traceparent", d.traceparent.empty() ? boost::json::value(nullptr)
+                                                          : boost::json::value(d.traceparent)}});
   }
   return static_cast<std::size_t>(
       txn.exec_params(
              "INSERT INTO webhook_deliveries"
-             " (id, subscription_id, event_id, event_type, body, next_attempt_at, created_at,"
-             "  updated_at)"
-             " SELECT id, subscription_id, event_id, event_type, body, $2::timestamptz,"
-             "  $2::timestamptz, $2::timestamptz"
+             " (id, subscription_id, event_id, event_type, body, traceparent, next_attempt_at,"
+             "  created_at, updated_at)"
+             " SELECT id, subscription_id, event_id, event_type, body, traceparent,"
+             "  $2::timestamptz, $2::timestamptz, $2::timestamptz"
              " FROM jsonb_to_recordset($1::jsonb) AS r(id text, subscription_id bigint,"
-             "  event_id uuid, event_type text, body text)"
+             "  event_id uuid, event_type text, body text, traceparent text)"
              " ON CONFLICT (subscription_id, event_id) DO NOTHING",
              boost::json::serialize(rows), sql_timestamp(at))
           .affected_rows());
@@ -86,7 +88,7 @@ constexpr const char* kSendingColumns =
     "d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
     "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
     "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
-    "  array_to_json(s.retry_schedule)::text";
+    "  array_to_json(s.retry_schedule)::text, d.traceparent";
 
 std::optional<Bytes> optional_bytes(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -106,7 +108,8 @@ DueWebhookDelivery sending_row(const pqxx::row& row) {
           .signing_key_sealed = optional_bytes(row[7]),
           .retry_schedule = row[8].is_null()
                                 ? std::nullopt
-                                : std::optional<std::vector<int>>(json_int_array(row[8]))};
+                                : std::optional<std::vector<int>>(json_int_array(row[8])),
+          .traceparent = row[9].is_null() ? std::string() : std::string(row[9].c_str())};
 }
 
 }  // namespace

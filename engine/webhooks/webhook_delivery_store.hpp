@@ -21,7 +21,8 @@ struct NewWebhookDelivery {
   std::string subscription_id;
   std::string event_id;
   std::string event_type;
-  std::string body;  // the exact body POSTed on every attempt
+  std::string body;           // the exact body POSTed on every attempt
+  std::string traceparent{};  // the event's trace context, sent along; empty for none
 };
 
 // A claimed delivery: everything needed to send it, the secret still sealed.
@@ -35,6 +36,7 @@ struct DueWebhookDelivery {
   std::optional<Bytes> previous_secret_sealed;     // while a secret rotation overlaps
   std::optional<Bytes> signing_key_sealed;         // the Ed25519 secret key, when it has one
   std::optional<std::vector<int>> retry_schedule;  // the subscription's own, in seconds
+  std::string traceparent;                         // empty for none
 };
 
 // SQL for webhook_deliveries and webhook_attempts (schemas/sql/001_initial.sql), and nothing

@@ -94,6 +94,58 @@ TEST_F(PipelineTest, CreatedKeyReachesKafkaAndASignedWebhook) {
   EXPECT_EQ(verified.json().at("code").as_string(), "VALID");
 }
 
+// A W3C traceparent sent with the request that changes a key goes with its event: into the
+// Kafka headers (ce_traceparent and traceparent) and the webhook POST; a request without one
+// leaves both out, and a malformed one is dropped.
+TEST_F(PipelineTest, TheRequestsTraceparentReachesKafkaAndTheWebhook) {
+  constexpr const char* kTrace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  test::WebhookReceiver receiver;
+  const auto org = post("/v1/organizations", {{"name", "acme"}});
+  const auto project =
+      post("/v1/projects", {{"organization_id", org.at("id")}, {"name", "payments"}});
+  post("/api/v1/webhooks/subscriptions",
+       {{"url", receiver.url()}, {"event_types", json::array{"api_key.created"}}});
+  const auto create = [&](const char* traceparent) {
+    std::map<std::string, std::string> headers;
+    if (traceparent != nullptr) headers["traceparent"] = traceparent;
+    const auto r = client().request(
+        "POST", "/v1/api-keys",
+        json::serialize(json::object{{"project_id", project.at("id")}, {"name", "k"}}), headers);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(r.json().at("id").as_string());
+  };
+  const auto traced = create(kTrace);
+  const auto untraced = create(nullptr);
+  const auto malformed = create("00-not-a-trace-context");
+
+  test::KafkaTestConsumer consumer(keyflowd_.bootstrap(), "keyflow.api_keys");
+  const auto messages = consumer.wait_for(3, 30s);
+  ASSERT_EQ(messages.size(), 3u);
+  for (const auto& m : messages) {
+    SCOPED_TRACE(m.key);
+    if (m.key == traced) {
+      EXPECT_EQ(m.headers.at("ce_traceparent"), kTrace);
+      EXPECT_EQ(m.headers.at("traceparent"), kTrace);
+    } else {
+      EXPECT_TRUE(m.key == untraced || m.key == malformed);
+      EXPECT_FALSE(m.headers.contains("ce_traceparent"));
+      EXPECT_FALSE(m.headers.contains("traceparent"));
+    }
+  }
+  ASSERT_TRUE(receiver.wait_for(3, 30s)) << "the webhooks did not arrive";
+  int with_trace = 0;
+  for (const auto& delivery : receiver.requests()) {
+    const auto resource = json::parse(delivery.body).at("resourceId").as_string();
+    if (resource == traced) {
+      EXPECT_EQ(delivery.header("traceparent"), kTrace);
+      ++with_trace;
+    } else {
+      EXPECT_EQ(delivery.header("traceparent"), "");
+    }
+  }
+  EXPECT_EQ(with_trace, 1);
+}
+
 // The lock-out, closed: a key rotated on schedule reaches its owner's rotation
 // webhook, signed with the secret the owner was given, and the new key works.
 TEST_F(PipelineTest, SchedulerRotatesADueKeyAndHandsTheNewKeyToItsOwner) {

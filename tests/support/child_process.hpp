@@ -9,12 +9,14 @@
 
 namespace keyflow::test {
 
-// A program started by a test: stdout read line by line through a pipe, stderr passed on,
-// killed (SIGKILL) when the object goes if it is still running.
+// A program started by a test: stdout read line by line through a pipe, stderr passed on (or
+// written to stderr_path, when given), killed (SIGKILL) when the object goes if it is still
+// running.
 class ChildProcess {
  public:
   ChildProcess(const std::string& path, const std::vector<std::string>& args,
-               const std::map<std::string, std::string>& extra_env);
+               const std::map<std::string, std::string>& extra_env,
+               const std::string& stderr_path = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -10,7 +10,8 @@ namespace keyflow::test {
 
 RunningKeyflowd::RunningKeyflowd(const std::string& binary, const std::string& database_url,
                                  const std::vector<std::string>& roles,
-                                 const std::map<std::string, std::string>& extra_env) {
+                                 const std::map<std::string, std::string>& extra_env,
+                                 const std::string& stderr_path) {
   std::map<std::string, std::string> env = {
       {"KEYFLOW_DATABASE_URL", database_url}, {"KEYFLOW_KAFKA_BROKERS", "embedded"},
       {"KEYFLOW_HTTP_ADDR", "127.0.0.1:0"},   {"KEYFLOW_ADMIN_TOKEN", kKeyflowdAdminToken},
@@ -19,7 +20,7 @@ RunningKeyflowd::RunningKeyflowd(const std::string& binary, const std::string& d
   for (const auto& [name, value] : extra_env)
     env[name] = value;
   admin_token_ = env["KEYFLOW_ADMIN_TOKEN"];
-  process_.emplace(binary, roles, env);
+  process_.emplace(binary, roles, env, stderr_path);
   using namespace std::chrono_literals;
   const auto runs = [&](const char* role) {
     return std::find(roles.begin(), roles.end(), role) != roles.end();

@@ -23,9 +23,11 @@ inline constexpr const char* kKeyflowdAdminToken = "e2e-admin-token-for-tests";
 //   RunningKeyflowd serve(KEYFLOWD_PATH, db.url(), {"serve"}, {{"KEYFLOW_KAFKA_BROKERS", b}});
 class RunningKeyflowd {
  public:
+  // stderr_path: where its log goes (appended), instead of the test's stderr.
   RunningKeyflowd(const std::string& binary, const std::string& database_url,
                   const std::vector<std::string>& roles = {"all"},
-                  const std::map<std::string, std::string>& extra_env = {});
+                  const std::map<std::string, std::string>& extra_env = {},
+                  const std::string& stderr_path = {});
 
   // As the admin, with the admin token of the environment.
   HttpTestClient client() const { return {"127.0.0.1", port_, admin_token_}; }
