@@ -20,6 +20,13 @@ RotationScheduler::Round RotationScheduler::rotate_batch(TimePoint now) {
     std::vector<LockedRotation> batch;
     batch.reserve(due.size());
     for (const auto& locked : due) {
+      if (locked.key.next_rotation_at) {
+        const double late =
+            std::chrono::duration<double>(now - *locked.key.next_rotation_at).count();
+        double seen = round_lag_seconds_.load(std::memory_order_relaxed);
+        while (late > seen && !round_lag_seconds_.compare_exchange_weak(seen, late)) {
+        }
+      }
       RotateOptions rotate;
       rotate.grace_period = locked.key.rotation_grace_seconds
                                 ? std::chrono::seconds(*locked.key.rotation_grace_seconds)
@@ -67,6 +74,7 @@ int RotationScheduler::rotate_one_by_one(pqxx::work& txn, const Actor& actor,
 
 int RotationScheduler::run_once() {
   const auto now = clock_.now();
+  round_lag_seconds_ = 0;
   std::atomic<int> rotated{0};
   const auto drain = [&] {
     for (;;) {
@@ -84,6 +92,7 @@ int RotationScheduler::run_once() {
   drain();
   for (auto& other : others)
     other.get();  // rethrows what a worker threw
+  lag_seconds_ = round_lag_seconds_.load();
   if (rotated > 0) spdlog::info("rotated {} keys on schedule", rotated.load());
   if (lifecycle_) lifecycle_->sweep(now);
   return rotated;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <stop_token>
 #include <vector>
@@ -37,6 +38,9 @@ class RotationScheduler {
   int run_once();
   // Rounds every interval until stop is requested.
   void run(std::stop_token stop);
+  // How late the last round found the most overdue key it rotated (its now minus the key's
+  // next_rotation_at), in seconds; 0 when nothing was due. Any thread.
+  double lag_seconds() const { return lag_seconds_.load(std::memory_order_relaxed); }
 
  private:
   struct Round {
@@ -53,6 +57,8 @@ class RotationScheduler {
   const Clock& clock_;
   ScheduleOptions options_;
   KeyLifecycleService* lifecycle_;
+  std::atomic<double> lag_seconds_{0};
+  std::atomic<double> round_lag_seconds_{0};  // the round in progress
 };
 
 }  // namespace keyflow

@@ -94,6 +94,8 @@ WebhookDeliverer::WebhookDeliverer(DeliverOptions options, const MasterKey& mast
   consumer_options.fetch_wait = std::chrono::milliseconds(50);
   consumer_options.overrides = options_.kafka_overrides;
   consumer_ = std::make_unique<KafkaConsumer>(consumer_options);
+  // Registered now, so that /metrics shows them from the start.
+  if (options_.metrics) metrics_.emplace(*options_.metrics, "deliver");
 }
 
 WebhookDeliverer::~WebhookDeliverer() = default;
@@ -122,11 +124,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     sender_options.max_in_flight = options_.max_in_flight;
     sender_options.max_in_flight_per_subscription = options_.max_in_flight_per_subscription;
     sender_options.poll_interval = options_.poll_interval;
-    std::optional<DeliveryMetrics> metrics;
-    if (options_.metrics) {
-      metrics.emplace(*options_.metrics, "deliver");
-      sender_options.metrics = &*metrics;
-    }
+    if (metrics_) sender_options.metrics = &*metrics_;
     WebhookDeliveryQueue queue(pool_, master_key_, options_.disable_after);
     DeliverySender sender(queue, client, clock_, sender_options);
     DeliveryFanout fanout(pool_, clock_);

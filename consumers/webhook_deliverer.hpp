@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
+#include "consumers/delivery_metrics.hpp"
 #include "consumers/retry_schedule.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/core/metrics.hpp"
@@ -66,6 +68,7 @@ class WebhookDeliverer {
   ConnectionPool pool_;
   // Made with the deliverer, so that a bad Kafka setting fails its caller, not its thread.
   std::unique_ptr<KafkaConsumer> consumer_;
+  std::optional<DeliveryMetrics> metrics_;
 };
 
 }  // namespace keyflow

@@ -107,12 +107,22 @@ void add_key_routes(Router& router, ApiContext& api) {
              }));
   // Verify is the hot path of every caller's own requests: tried on the I/O thread first, it
   // answers a cached key (and a cached caller) without a hop to the worker pool.
+  // keyflow_verify_total by code, each counter resolved once, here.
+  std::vector<Metrics::Counter*> outcomes;
+  for (auto code = static_cast<int>(VerifyCode::valid);
+       code <= static_cast<int>(VerifyCode::malformed); ++code) {
+    outcomes.push_back(
+        &api.metrics.counter("keyflow_verify_total{code=\"" +
+                                 std::string(to_string(static_cast<VerifyCode>(code))) + "\"}",
+                             "Verify answers by code: VALID, REVOKED, EXPIRED, NOT_FOUND, ..."));
+  }
   router.add(verb::post, "/v1/api-keys/verify",
              guarded(api.auth,
-                     [&api](Request& req) {
+                     [&api, outcomes = std::move(outcomes)](Request& req) {
                        const auto request = read_verify_request(req.body);
-                       return Response::of(status::ok,
-                                           verify_json(api.keys.verify(*req.actor, request)));
+                       const auto result = api.keys.verify(*req.actor, request);
+                       outcomes.at(static_cast<std::size_t>(result.code))->inc();
+                       return Response::of(status::ok, verify_json(result));
                      }),
              Router::Runs::cache_first);
 }

@@ -47,7 +47,8 @@ RelayRole::RelayRole(const Config& config, const std::string& brokers, EngineCor
                           .brokers = brokers,
                           .retention = config.outbox_retention,
                           .compression = config.kafka_compression,
-                          .producer_overrides = config.kafka_properties},
+                          .producer_overrides = config.kafka_properties,
+                          .publish_latency = &relay_publish_latency(core.metrics)},
              core.clock),
       thread_([this](std::stop_token stop) { relay_.run(stop); }) {
   register_relay_metrics(core.metrics, relay_, core.clock);
@@ -65,6 +66,11 @@ ScheduleRole::ScheduleRole(const Config& config, EngineCore& core)
       webhooks_(core.pool, core.master_key, core.clock,
                 rotation_webhook_options(config, webhook_metrics_)),
       scheduler_thread_([this](std::stop_token stop) { scheduler_.run(stop); }),
-      webhooks_thread_([this](std::stop_token stop) { webhooks_.run(stop); }) {}
+      webhooks_thread_([this](std::stop_token stop) { webhooks_.run(stop); }) {
+  core.metrics.gauge("keyflow_scheduler_lag_seconds",
+                     "How overdue the most overdue key the scheduler's last round rotated was "
+                     "(0 when none was due): grows when rotations fall behind",
+                     [this] { return scheduler_.lag_seconds(); });
+}
 
 }  // namespace keyflow

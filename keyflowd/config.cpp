@@ -120,6 +120,7 @@ const std::vector<Setting>& settings() {
          return std::string("must be one of none, gzip, snappy, lz4, zstd");
        }},
       {"KEYFLOW_HTTP_ADDR", "--http-addr", text_setting(&Config::http_addr)},
+      {"KEYFLOW_METRICS_ADDR", "--metrics-addr", text_setting(&Config::metrics_addr)},
       {"KEYFLOW_ADMIN_TOKEN", "--admin-token", admin_token_setting},
       {"KEYFLOW_ADMIN_TOKEN_FILE", "--admin-token-file", from_file(admin_token_setting)},
       {"KEYFLOW_MASTER_KEY", "--master-key", master_key_setting},

@@ -29,10 +29,14 @@ struct Config {
   // Every other KEYFLOW_KAFKA_* variable: a librdkafka property (outbox/kafka_config.hpp has
   // how names map) for every producer and consumer, TLS and SASL among them.
   KafkaProperties kafka_properties;
-  std::string http_addr = "127.0.0.1:8080";  // KEYFLOW_HTTP_ADDR, --http-addr
-  std::string admin_token;                   // KEYFLOW_ADMIN_TOKEN, --admin-token
-  std::optional<MasterKey> master_key;       // KEYFLOW_MASTER_KEY, --master-key
-  bool webhook_allow_private = false;        // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
+  std::string http_addr = "127.0.0.1:8080";
+  // KEYFLOW_METRICS_ADDR: where a process that does not serve the API (relay, deliver,
+  // schedule alone) answers GET /metrics and /healthz; empty: nowhere. serve and all have
+  // them on the API's address.
+  std::string metrics_addr;             // KEYFLOW_HTTP_ADDR, --http-addr
+  std::string admin_token;              // KEYFLOW_ADMIN_TOKEN, --admin-token
+  std::optional<MasterKey> master_key;  // KEYFLOW_MASTER_KEY, --master-key
+  bool webhook_allow_private = false;   // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
   // KEYFLOW_WEBHOOK_ALLOW_CIDRS: ranges webhooks may target besides public addresses.
   std::vector<std::string> webhook_allow_cidrs;
   // KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS: live webhook subscriptions per organization.

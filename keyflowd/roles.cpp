@@ -10,6 +10,7 @@
 #include "engine/store/migrations.hpp"
 #include "keyflowd/background_roles.hpp"
 #include "keyflowd/engine_core.hpp"
+#include "keyflowd/metrics_listener.hpp"
 #include "keyflowd/serve_role.hpp"
 #include "outbox/embedded_broker.hpp"
 
@@ -102,6 +103,9 @@ int run_role(const Config& config) {
   // A bad address fails before anything starts.
   const auto http_endpoint =
       runs(config, "serve") ? std::optional(http::parse_endpoint(config.http_addr)) : std::nullopt;
+  const auto metrics_endpoint = !http_endpoint && !config.metrics_addr.empty()
+                                    ? std::optional(http::parse_endpoint(config.metrics_addr))
+                                    : std::nullopt;
 
   // Declared in start order: destroyed the other way round, serve first, however run_role
   // ends (a role that fails to start included).
@@ -109,6 +113,7 @@ int run_role(const Config& config) {
   std::optional<DeliverRole> deliver;
   std::optional<ScheduleRole> schedule;
   std::optional<ServeRole> serve;
+  std::optional<MetricsListener> metrics;
   if (runs(config, "relay")) relay.emplace(config, brokers, core);
   if (runs(config, "deliver")) deliver.emplace(config, brokers, core);
   if (runs(config, "schedule")) schedule.emplace(config, core);
@@ -116,6 +121,11 @@ int run_role(const Config& config) {
     serve.emplace(config, *http_endpoint, brokers, core,
                   [&relay] { return !relay || relay->ready(); });
     announce("http listening on " + serve->address());
+  }
+  if (metrics_endpoint) {
+    metrics.emplace(*metrics_endpoint, core.metrics);
+    announce("metrics listening on " + metrics->endpoint().address().to_string() + ":" +
+             std::to_string(metrics->endpoint().port()));
   }
   spdlog::info("keyflowd {} running", config.role);
 
@@ -126,6 +136,7 @@ int run_role(const Config& config) {
   if (deliver) deliver->request_stop();
   if (relay) relay->request_stop();
   serve.reset();
+  metrics.reset();
   schedule.reset();
   deliver.reset();
   relay.reset();

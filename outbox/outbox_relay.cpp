@@ -4,12 +4,14 @@
 #include <condition_variable>
 #include <set>
 #include <stdexcept>
+#include <unordered_set>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
 #include "engine/core/backoff.hpp"
 #include "engine/core/interruptible_wait.hpp"
+#include "engine/core/time_format.hpp"
 #include "outbox/kafka_error.hpp"
 #include "outbox/outbox_relay_round.hpp"
 #include "outbox/outbox_relay_store.hpp"
@@ -204,6 +206,7 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, Kafka
   failed.insert(delivery.refused.begin(), delivery.refused.end());
   const auto settlement = settle_round(records, delivery.acked, failed);
   if (!settlement.mark.empty()) session.mark_published(settlement.mark);
+  if (options_.publish_latency != nullptr) observe_latency(records, settlement.mark);
   if (!settlement.unmarked.empty()) {
     spdlog::warn(
         "outbox relay: {} acknowledged events overtook a failed event of their key; they "
@@ -252,6 +255,19 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, Kafka
   stats_.parked_by_relay += parked;
   if (!settlement.mark.empty()) stats_.last_published_at = clock_.now();
   return result;
+}
+
+void OutboxRelay::observe_latency(const std::vector<OutboxRecord>& records,
+                                  const std::vector<std::int64_t>& marked) const {
+  const auto now = clock_.now();
+  const std::unordered_set<std::int64_t> published(marked.begin(), marked.end());
+  for (const auto& record : records) {
+    if (!published.contains(record.id)) continue;
+    if (const auto occurred = parse_timestamp(record.occurred_at)) {
+      options_.publish_latency->observe(
+          std::max(0.0, std::chrono::duration<double>(now - *occurred).count()));
+    }
+  }
 }
 
 OutboxRelay::Delivery OutboxRelay::deliver(RelaySession& session,

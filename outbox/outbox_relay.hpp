@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/core/clock.hpp"
+#include "engine/core/metrics.hpp"
 #include "outbox/kafka_producer.hpp"
 #include "outbox/outbox_record.hpp"
 
@@ -56,6 +57,9 @@ struct RelayOptions {
   std::string compression = "none";
   // Further librdkafka properties for the relay's producer (they win over its own).
   std::map<std::string, std::string> producer_overrides{};
+  // When set, each published event's time from its change (occurred_at) to Kafka's
+  // acknowledgement, in seconds (relay_metrics.hpp).
+  Metrics::Histogram* publish_latency = nullptr;
 };
 
 struct RelayStats {
@@ -117,6 +121,8 @@ class OutboxRelay {
                             const std::stop_token& stop);
   Delivery deliver(RelaySession& session, const std::vector<OutboxRecord>& records,
                    KafkaProducer& producer, const std::stop_token& stop);
+  void observe_latency(const std::vector<OutboxRecord>& records,
+                       const std::vector<std::int64_t>& marked) const;
   // Counts a refusal against the row; returns whether that parked it.
   bool charge_attempt(RelaySession& session, const OutboxRecord& record, int attempts,
                       const std::string& reason);

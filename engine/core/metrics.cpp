@@ -82,6 +82,13 @@ void Metrics::gauge(const std::string& name, const std::string& help,
   gauges_[name] = std::move(read);
 }
 
+void Metrics::counter(const std::string& name, const std::string& help,
+                      std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  families_.try_emplace(family_of(name), Family{help, "counter"});
+  gauges_[name] = std::move(read);
+}
+
 void Metrics::gauges(const std::string& family, const std::string& help,
                      std::function<std::vector<Sample>()> read) {
   std::lock_guard lock(mutex_);

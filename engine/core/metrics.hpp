@@ -52,6 +52,9 @@ class Metrics {
   static std::vector<double> latency_buckets();
 
   Counter& counter(const std::string& name, const std::string& help);
+  // A counter kept elsewhere (a component's own statistics), read when scraped; exported as a
+  // counter, so that rate() works on it.
+  void counter(const std::string& name, const std::string& help, std::function<double()> read);
   Histogram& histogram(const std::string& name, const std::string& help,
                        std::vector<double> bounds);
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
