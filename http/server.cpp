@@ -87,9 +87,10 @@ bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned versi
 
 // The request a handler sees; a target whose query is not text answers 400/422 instead.
 std::variant<Request, Response> to_request(const bhttp::request<bhttp::string_body>& msg,
-                                           const std::string& remote_ip, std::string request_id) {
+                                           const std::string& remote_ip,
+                                           const std::string& request_id) {
   Request req;
-  req.request_id = std::move(request_id);
+  req.request_id = request_id;
   req.traceparent = valid_traceparent(msg["traceparent"]).value_or("");
   req.method = msg.method();
   req.remote_ip = remote_ip;
@@ -224,16 +225,14 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
     }
     const auto& message = parser.get();
     const auto started = std::chrono::steady_clock::now();
-    auto parsed = to_request(message, remote_ip, request_id_of(message["X-Request-Id"]));
+    const auto request_id = request_id_of(message["X-Request-Id"]);
+    auto parsed = to_request(message, remote_ip, request_id);
     Response response;
     const Router::Route* matched = nullptr;
-    std::string request_id;
     if (auto* bad = std::get_if<Response>(&parsed)) {
       response = std::move(*bad);
-      request_id = request_id_of({});
     } else {
       auto& request = std::get<Request>(parsed);
-      request_id = request.request_id;
       const auto route = state->router.route(request);
       matched = route.route;
       if (auto answered = answer_here(state->router, request, route)) {
