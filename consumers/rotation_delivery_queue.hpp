@@ -1,7 +1,7 @@
 #pragma once
 
 #include "consumers/delivery_queue.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
 
@@ -12,8 +12,8 @@ namespace keyflow {
 // here, to build the body of an attempt; a success erases it at rest.
 class RotationDeliveryQueue final : public DeliveryQueue {
  public:
-  RotationDeliveryQueue(ConnectionPool& pool, const MasterKey& master_key)
-      : pool_(pool), box_(master_key) {}
+  RotationDeliveryQueue(ConnectionPool& pool, const Keyring& keyring)
+      : pool_(pool), box_(keyring) {}
 
   std::string_view name() const override { return "rotation webhooks"; }
   std::vector<DueDelivery> claim(TimePoint now, TimePoint lease_until, std::size_t limit,

@@ -24,7 +24,7 @@ void RotationWebhooks::run(std::stop_token stop) {
     // Enough kept-alive connections for every delivery in flight, however many share a host.
     client_options.max_idle_per_host = options_.sender.max_in_flight;
     WebhookClient client(io.get_executor(), client_options);
-    RotationDeliveryQueue queue(pool_, master_key_);
+    RotationDeliveryQueue queue(pool_, keyring_);
     DeliverySender sender(queue, client, clock_, options_.sender);
     try {
       sender.run(stop);

@@ -4,7 +4,7 @@
 
 #include "consumers/delivery_sender.hpp"
 #include "engine/core/clock.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/store/database.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 
@@ -20,16 +20,16 @@ struct RotationWebhookOptions {
 // its rotation_webhook_url with the retries and the attempt log of event webhooks.
 class RotationWebhooks {
  public:
-  RotationWebhooks(ConnectionPool& pool, const MasterKey& master_key, const Clock& clock,
+  RotationWebhooks(ConnectionPool& pool, const Keyring& keyring, const Clock& clock,
                    RotationWebhookOptions options = {})
-      : pool_(pool), master_key_(master_key), clock_(clock), options_(std::move(options)) {}
+      : pool_(pool), keyring_(keyring), clock_(clock), options_(std::move(options)) {}
 
   // Sends until stop is requested, then waits briefly for attempts in flight.
   void run(std::stop_token stop);
 
  private:
   ConnectionPool& pool_;
-  const MasterKey& master_key_;
+  Keyring keyring_;
   const Clock& clock_;
   RotationWebhookOptions options_;
 };

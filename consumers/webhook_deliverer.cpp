@@ -80,10 +80,10 @@ void consume(KafkaConsumer& consumer, DeliveryFanout& fanout, DeliverySender& se
 
 }  // namespace
 
-WebhookDeliverer::WebhookDeliverer(DeliverOptions options, const MasterKey& master_key,
+WebhookDeliverer::WebhookDeliverer(DeliverOptions options, const Keyring& keyring,
                                    const Clock& clock)
     : options_(std::move(options)),
-      master_key_(master_key),
+      keyring_(keyring),
       clock_(clock),
       pool_(options_.database_url, 4) {
   ConsumerOptions consumer_options;
@@ -125,7 +125,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     sender_options.max_in_flight_per_subscription = options_.max_in_flight_per_subscription;
     sender_options.poll_interval = options_.poll_interval;
     if (metrics_) sender_options.metrics = &*metrics_;
-    WebhookDeliveryQueue queue(pool_, master_key_, options_.disable_after);
+    WebhookDeliveryQueue queue(pool_, keyring_, options_.disable_after);
     DeliverySender sender(queue, client, clock_, sender_options);
     DeliveryFanout fanout(pool_, clock_);
 

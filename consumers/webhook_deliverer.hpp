@@ -13,7 +13,7 @@
 #include "consumers/retry_schedule.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/core/metrics.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/store/database.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 #include "outbox/topics.hpp"
@@ -54,7 +54,7 @@ struct DeliverOptions {
 class WebhookDeliverer {
  public:
   // Throws std::invalid_argument on a Kafka setting librdkafka refuses.
-  WebhookDeliverer(DeliverOptions options, const MasterKey& master_key, const Clock& clock);
+  WebhookDeliverer(DeliverOptions options, const Keyring& keyring, const Clock& clock);
   ~WebhookDeliverer();
 
   // Consumes and sends until stop is requested (noticed within about 200 ms), then leaves the
@@ -63,7 +63,7 @@ class WebhookDeliverer {
 
  private:
   DeliverOptions options_;
-  MasterKey master_key_;
+  Keyring keyring_;
   const Clock& clock_;
   ConnectionPool pool_;
   // Made with the deliverer, so that a bad Kafka setting fails its caller, not its thread.

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "consumers/delivery_queue.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/store/database.hpp"
 #include "engine/webhooks/endpoint_health.hpp"
@@ -14,9 +14,9 @@ namespace keyflow {
 class WebhookDeliveryQueue final : public DeliveryQueue {
  public:
   // A subscription whose receiver has failed every attempt for disable_after is disabled.
-  WebhookDeliveryQueue(ConnectionPool& pool, const MasterKey& master_key,
+  WebhookDeliveryQueue(ConnectionPool& pool, const Keyring& keyring,
                        std::chrono::seconds disable_after = kDefaultDisableAfter)
-      : pool_(pool), box_(master_key), disable_after_(disable_after) {}
+      : pool_(pool), box_(keyring), disable_after_(disable_after) {}
 
   static constexpr std::chrono::seconds kDefaultDisableAfter = std::chrono::hours(24 * 5);
 

@@ -31,11 +31,11 @@ std::string test_body(const std::string& delivery_id, const std::string& event_i
 
 }  // namespace
 
-WebhookTestSender::WebhookTestSender(ConnectionPool& pool, const MasterKey& master_key,
+WebhookTestSender::WebhookTestSender(ConnectionPool& pool, const Keyring& keyring,
                                      WebhookClient& client, const Clock& clock, Options options)
     : pool_(pool),
-      box_(master_key),
-      queue_(pool, master_key, options.disable_after),
+      box_(keyring),
+      queue_(pool, keyring, options.disable_after),
       client_(client),
       clock_(clock),
       options_(std::move(options)) {}

@@ -27,7 +27,7 @@ class WebhookTestSender final : public TestEventSender {
     DeliveryMetrics* metrics = nullptr;  // counts the attempt, when set
   };
 
-  WebhookTestSender(ConnectionPool& pool, const MasterKey& master_key, WebhookClient& client,
+  WebhookTestSender(ConnectionPool& pool, const Keyring& keyring, WebhookClient& client,
                     const Clock& clock, Options options);
 
   // Blocks the calling thread (never the client's executor) for the attempt.

@@ -55,7 +55,7 @@ RelayRole::RelayRole(const Config& config, const std::string& brokers, EngineCor
 }
 
 DeliverRole::DeliverRole(const Config& config, const std::string& brokers, EngineCore& core)
-    : deliverer_(deliver_options(config, core.database_url, brokers, core.metrics), core.master_key,
+    : deliverer_(deliver_options(config, core.database_url, brokers, core.metrics), core.keyring,
                  core.clock),
       thread_([this](std::stop_token stop) { deliverer_.run(stop); }) {}
 
@@ -63,7 +63,7 @@ ScheduleRole::ScheduleRole(const Config& config, EngineCore& core)
     : lifecycle_(core.pool, lifecycle_options(config)),
       scheduler_(core.pool, core.keys, core.clock, schedule_options(config), &lifecycle_),
       webhook_metrics_(core.metrics, "rotation"),
-      webhooks_(core.pool, core.master_key, core.clock,
+      webhooks_(core.pool, core.keyring, core.clock,
                 rotation_webhook_options(config, webhook_metrics_)),
       scheduler_thread_([this](std::stop_token stop) { scheduler_.run(stop); }),
       webhooks_thread_([this](std::stop_token stop) { webhooks_.run(stop); }) {

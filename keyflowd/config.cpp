@@ -88,6 +88,27 @@ std::string master_key_setting(Config& c, const std::string& v) {
   return c.master_key ? std::string() : std::string("must be 32 bytes, base64");
 }
 
+std::string previous_master_keys_setting(Config& c, const std::string& v) {
+  c.previous_master_keys.clear();
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    auto end = v.find(',', start);
+    if (end == std::string::npos) end = v.size();
+    auto item = v.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ')
+      item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ')
+      item.pop_back();
+    if (!item.empty()) {
+      auto key = MasterKey::from_base64(item);
+      if (!key) return std::string("must be master keys (32 bytes, base64) separated by commas");
+      c.previous_master_keys.push_back(*key);
+    }
+    start = end + 1;
+  }
+  return std::string();
+}
+
 // The same setting, its value read from the file the variable names (a mounted secret), with
 // the trailing newline and spaces an editor or `echo` leaves dropped. Errors never show the
 // file's content.
@@ -125,6 +146,9 @@ const std::vector<Setting>& settings() {
       {"KEYFLOW_ADMIN_TOKEN_FILE", "--admin-token-file", from_file(admin_token_setting)},
       {"KEYFLOW_MASTER_KEY", "--master-key", master_key_setting},
       {"KEYFLOW_MASTER_KEY_FILE", "--master-key-file", from_file(master_key_setting)},
+      {"KEYFLOW_PREVIOUS_MASTER_KEYS", "--previous-master-keys", previous_master_keys_setting},
+      {"KEYFLOW_PREVIOUS_MASTER_KEYS_FILE", "--previous-master-keys-file",
+       from_file(previous_master_keys_setting)},
       {"KEYFLOW_WEBHOOK_ALLOW_PRIVATE", "--webhook-allow-private",
        [](Config& c, const std::string& v) {
          c.webhook_allow_private = parse_bool(v);
@@ -207,14 +231,14 @@ const std::vector<Setting>& settings() {
 }
 
 const std::vector<std::string_view> kRoles = {"serve",   "relay",  "deliver", "schedule",
-                                              "migrate", "broker", "all"};
+                                              "migrate", "broker", "all",     "rekey"};
 
 }  // namespace
 
 std::string usage() {
   std::string text =
       "usage: keyflowd <role> [--flag=value ...]\n"
-      "roles: serve relay deliver schedule migrate broker all\n"
+      "roles: serve relay deliver schedule migrate broker all rekey\n"
       "settings (environment variable, or flag):\n";
   for (const auto& s : settings())
     text += std::string("  ") + s.env + "  " + s.flag + "\n";

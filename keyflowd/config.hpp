@@ -7,7 +7,7 @@
 
 #include "consumers/retry_schedule.hpp"
 #include "engine/core/logging.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/webhooks/destination_policy.hpp"
 #include "outbox/kafka_config.hpp"
 #include "outbox/outbox_retention.hpp"
@@ -36,7 +36,12 @@ struct Config {
   std::string metrics_addr;             // KEYFLOW_HTTP_ADDR, --http-addr
   std::string admin_token;              // KEYFLOW_ADMIN_TOKEN, --admin-token
   std::optional<MasterKey> master_key;  // KEYFLOW_MASTER_KEY, --master-key
-  bool webhook_allow_private = false;   // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
+  // KEYFLOW_PREVIOUS_MASTER_KEYS (or _FILE): master keys replaced by master_key, comma
+  // separated, base64. What they sealed still opens; `keyflowd rekey` re-seals it.
+  std::vector<MasterKey> previous_master_keys;
+  // The master keys as the engine takes them (the pepper comes from the database).
+  Keyring master_keys() const { return Keyring(*master_key, previous_master_keys, *master_key); }
+  bool webhook_allow_private = false;  // KEYFLOW_WEBHOOK_ALLOW_PRIVATE
   // KEYFLOW_WEBHOOK_ALLOW_CIDRS: ranges webhooks may target besides public addresses.
   std::vector<std::string> webhook_allow_cidrs;
   // KEYFLOW_WEBHOOK_MAX_SUBSCRIPTIONS: live webhook subscriptions per organization.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/crypto/master_key_rotation.hpp"
+
 namespace keyflow {
 namespace {
 
@@ -14,16 +16,16 @@ std::optional<VerifyCache> cache_if(bool serves, const Clock& clock,
 
 }  // namespace
 
-EngineCore::EngineCore(const std::string& url, const MasterKey& key, bool serves,
+EngineCore::EngineCore(const std::string& url, const Keyring& master_keys, bool serves,
                        const DestinationPolicy& destinations, CacheSettings cache)
     : database_url(url),
-      master_key(key),
       pool(url, 16),
+      keyring(load_keyring(pool, master_keys)),
       verify_cache(cache_if(serves, clock, cache)),
       coherence(serves
                     ? std::optional<CacheCoherence>(std::in_place, url, pool, *verify_cache, clock)
                     : std::nullopt),
-      keys(pool, master_key, clock, verify_cache ? &*verify_cache : nullptr, &usage,
+      keys(pool, keyring, clock, verify_cache ? &*verify_cache : nullptr, &usage,
            coherence ? &*coherence : nullptr, destinations) {}
 
 }  // namespace keyflow

@@ -7,7 +7,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/core/metrics.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/keys/cache_coherence.hpp"
 #include "engine/keys/key_service.hpp"
 #include "engine/keys/verify_cache.hpp"
@@ -26,14 +26,16 @@ struct EngineCore {
     std::chrono::seconds ttl{60};
     std::size_t keys = 200000;
   };
-  EngineCore(const std::string& database_url, const MasterKey& master_key, bool serves,
+  // master_keys: the configured master keys; the pepper is read from the database
+  // (load_keyring), which therefore must be migrated.
+  EngineCore(const std::string& database_url, const Keyring& master_keys, bool serves,
              const DestinationPolicy& destinations, CacheSettings cache);
 
   std::string database_url;
-  const MasterKey& master_key;
   SystemClock clock;
   Metrics metrics;
   ConnectionPool pool;
+  Keyring keyring;  // the master keys and the installation's pepper
   std::optional<VerifyCache> verify_cache;
   UsageRecorder usage;
   std::optional<CacheCoherence> coherence;

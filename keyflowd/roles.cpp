@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/crypto/master_key_rotation.hpp"
 #include "engine/store/migrations.hpp"
 #include "keyflowd/background_roles.hpp"
 #include "keyflowd/engine_core.hpp"
@@ -62,12 +63,34 @@ std::string start_brokers(const Config& config, std::optional<EmbeddedBroker>& b
 }
 
 // A role that cannot reach its database fails here, in one line, not later in a thread.
-void require_database(ConnectionPool& pool) {
+void require_database(const std::string& database_url) {
   try {
-    auto connection = pool.acquire();
+    ConnectionPool(database_url, 1).acquire();
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("cannot reach the database: ") + e.what());
   }
+}
+
+// keyflowd rekey: every secret at rest re-sealed under KEYFLOW_MASTER_KEY; what the previous
+// keys (KEYFLOW_PREVIOUS_MASTER_KEYS) sealed is opened with them. Exits 1 when something could
+// not be opened (it is left as it was, and named).
+int run_rekey(const Config& config) {
+  const std::string database_url = require(config.database_url, "KEYFLOW_DATABASE_URL");
+  if (!config.master_key) throw std::invalid_argument("KEYFLOW_MASTER_KEY is not set");
+  require_database(database_url);
+  ConnectionPool pool(database_url, 2);
+  const auto keys = load_keyring(pool, config.master_keys());
+  spdlog::info("rekey: sealing every secret under master key {}",
+               to_hex(master_key_id(keys.current())));
+  const auto report = rekey(pool, keys);
+  for (const auto& [column, count] : report.resealed) {
+    if (count > 0) spdlog::info("rekey: {} re-sealed in {}", count, column);
+  }
+  for (const auto& what : report.unopened)
+    spdlog::error("rekey: no master key given opens {}", what);
+  announce("rekey resealed " + std::to_string(report.total()) + " unopened " +
+           std::to_string(report.unopened.size()));
+  return report.unopened.empty() ? 0 : 1;
 }
 
 }  // namespace
@@ -79,6 +102,7 @@ int run_role(const Config& config) {
     spdlog::info("database is up to date ({} migrations applied now)", applied.size());
     return 0;
   }
+  if (config.role == "rekey") return run_rekey(config);
   // An embedded broker must be asked for: a production relay that fell back to one would mark
   // rows published into memory, and separate serve processes would miss each other's changes.
   if (config.kafka_brokers.empty() && config.role != "broker" && config.role != "schedule") {
@@ -95,11 +119,12 @@ int run_role(const Config& config) {
 
   const std::string database_url = require(config.database_url, "KEYFLOW_DATABASE_URL");
   if (!config.master_key) throw std::invalid_argument("KEYFLOW_MASTER_KEY is not set");
-  EngineCore core(database_url, *config.master_key, runs(config, "serve"),
+  require_database(database_url);
+  // all migrates first: the engine reads the keyring from the database.
+  if (config.role == "all") apply_migrations(database_url);
+  EngineCore core(database_url, config.master_keys(), runs(config, "serve"),
                   config.webhook_destinations(),
                   {config.verify_cache_ttl, static_cast<std::size_t>(config.verify_cache_keys)});
-  require_database(core.pool);
-  if (config.role == "all") apply_migrations(database_url);
   // A bad address fails before anything starts.
   const auto http_endpoint =
       runs(config, "serve") ? std::optional(http::parse_endpoint(config.http_addr)) : std::nullopt;

@@ -71,11 +71,11 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
                      std::function<bool()> relay_ready)
     : core_(core),
       organizations_(core.pool, core.clock),
-      subscriptions_(core.pool, core.master_key, core.clock, config.webhook_destinations(),
+      subscriptions_(core.pool, core.keyring, core.clock, config.webhook_destinations(),
                      config.webhook_max_subscriptions),
       deliveries_(core.pool, core.clock),
       event_log_(core.pool),
-      connections_(core.pool, core.master_key, core.clock),
+      connections_(core.pool, core.keyring, core.clock),
       auth_(config.admin_token,
             [&keys = core.keys](std::string_view key, std::string_view ip) {
               return keys.authenticate(key, ip);
@@ -97,7 +97,7 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
       io_(io_contexts(config)),
       webhook_client_(io_.front()->get_executor(), webhook_client_options(config)),
       webhook_metrics_(core.metrics, "deliver"),
-      test_events_(core.pool, core.master_key, webhook_client_, core.clock,
+      test_events_(core.pool, core.keyring, webhook_client_, core.clock,
                    test_event_options(config, webhook_metrics_)),
       server_(pointers(io_), workers_, router_, core.metrics, server_options(config)) {
   if (config.admin_token.empty())

@@ -7,8 +7,9 @@
 
     make_keys.py rows <master key, base64> <prefix> <count> <plaintext count> <rows file>
         makes <count> keys as keyflow formats them (<prefix>_, 43 base62 digits of 32 random
-        bytes, a 6-digit base62 CRC-32) and hashes them as keyflow does (BLAKE2b-256 keyed
-        with the master key, libsodium's crypto_generichash); writes "<display prefix>\\t
+        bytes, a 6-digit base62 CRC-32) and hashes them as keyflow does on a database it set
+        up itself (BLAKE2b-256 keyed with the pepper derived from the master key, see
+        derived_pepper); writes "<display prefix>\\t
         \\\\x<hash>" lines for COPY into api_keys to <rows file> and prints the first
         <plaintext count> keys. Much faster than the API, for tables of a million keys.
 """
@@ -39,8 +40,17 @@ def make_key(prefix: str) -> str:
     return key + base62(zlib.crc32(key.encode()).to_bytes(4, "big"), 6)
 
 
+def derived_pepper(master_key: bytes) -> bytes:
+    """engine/crypto/keyring.cpp's derived_pepper: libsodium's crypto_kdf_derive_from_key
+    (subkey 3, context "keyflow1"), which is BLAKE2b keyed with the master key, the subkey id
+    as salt and the context as personalisation."""
+    salt = (3).to_bytes(8, "little") + bytes(8)
+    return hashlib.blake2b(b"", digest_size=32, key=master_key, salt=salt,
+                           person=b"keyflow1" + bytes(8)).digest()
+
+
 def rows(master_key: str, prefix: str, count: int, plaintexts: int, rows_file: str) -> None:
-    pepper = base64.b64decode(master_key)
+    pepper = derived_pepper(base64.b64decode(master_key))
     with open(rows_file, "w") as out:
         for i in range(count):
             key = make_key(prefix)

@@ -11,7 +11,7 @@
 #include "engine/core/clock.hpp"
 #include "engine/core/model.hpp"
 #include "engine/crypto/key_hasher.hpp"
-#include "engine/crypto/master_key.hpp"
+#include "engine/crypto/keyring.hpp"
 #include "engine/crypto/secret_box.hpp"
 #include "engine/keys/lifecycle.hpp"
 #include "engine/store/database.hpp"
@@ -71,8 +71,8 @@ class ConnectionService {
  public:
   static constexpr std::size_t kMaxWriteKeys = 20;
 
-  ConnectionService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock)
-      : db_(db), hasher_(master_key), box_(master_key), clock_(clock) {}
+  ConnectionService(ConnectionPool& db, const Keyring& keyring, const Clock& clock)
+      : db_(db), hasher_(keyring.pepper()), box_(keyring), clock_(clock) {}
 
   // The connection with its first write key (connection.created, event_write_key.created).
   CreatedConnection create(const Actor& actor, const NewConnection& request);

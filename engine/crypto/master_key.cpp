@@ -17,6 +17,13 @@ std::optional<MasterKey> MasterKey::from_base64(std::string_view text) {
   return key;
 }
 
+std::optional<MasterKey> MasterKey::from_bytes(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() != kSize) return std::nullopt;
+  MasterKey key;
+  std::copy(bytes.begin(), bytes.end(), key.bytes_.begin());
+  return key;
+}
+
 MasterKey MasterKey::generate() {
   MasterKey key;
   randombytes_buf(key.bytes_.data(), key.bytes_.size());

@@ -135,12 +135,12 @@ class KeyService {
   // cache, usage and barrier are optional: without them verify reads the database,
   // last_used_at stays as it is, and other processes' caches learn of changes from the
   // key events alone. destinations vets the IP literals of rotation webhook URLs.
-  KeyService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
+  KeyService(ConnectionPool& db, const Keyring& keyring, const Clock& clock,
              VerifyCache* cache = nullptr, UsageRecorder* usage = nullptr,
              KeyChangeBarrier* barrier = nullptr, DestinationPolicy destinations = {})
       : db_(db),
-        hasher_(master_key),
-        box_(master_key),
+        hasher_(keyring.pepper()),
+        box_(keyring),
         clock_(clock),
         cache_(cache),
         usage_(usage),

@@ -62,11 +62,11 @@ class SubscriptionService {
 
   // destinations vets the IP literals of subscription URLs; at most max_per_organization
   // live subscriptions per organization (and as many unscoped ones).
-  SubscriptionService(ConnectionPool& db, const MasterKey& master_key, const Clock& clock,
+  SubscriptionService(ConnectionPool& db, const Keyring& keyring, const Clock& clock,
                       DestinationPolicy destinations = {},
                       long max_per_organization = kDefaultMaxPerOrganization)
       : db_(db),
-        box_(master_key),
+        box_(keyring),
         clock_(clock),
         destinations_(std::move(destinations)),
         max_per_organization_(max_per_organization) {}
