@@ -4,6 +4,15 @@
 #include <spdlog/spdlog.h>
 
 namespace keyflow {
+namespace {
+
+// Through spdlog like every other line (JSON when asked), and quietly: /readyz reports the
+// broker's absence, the relay and the consumers log it already.
+void log_quietly(const rd_kafka_t*, int, const char* facility, const char* message) {
+  spdlog::debug("broker probe: {} {}", facility, message);
+}
+
+}  // namespace
 
 BrokerProbe::BrokerProbe(const std::string& brokers,
                          const std::map<std::string, std::string>& properties) {
@@ -11,6 +20,7 @@ BrokerProbe::BrokerProbe(const std::string& brokers,
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  rd_kafka_conf_set_log_cb(conf, log_quietly);
   for (const auto& [name, value] : properties)
     rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
   client_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

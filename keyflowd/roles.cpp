@@ -29,8 +29,35 @@ sigset_t block_stop_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // The broker role's controls (run_broker), blocked before its threads start.
+  sigset_t blocked = set;
+  sigaddset(&blocked, SIGUSR1);
+  sigaddset(&blocked, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
   return set;
+}
+
+// The broker role until SIGINT or SIGTERM. SIGUSR1 takes the embedded brokers down (their
+// connections close, new ones are refused) and SIGUSR2 brings them back, so that losing Kafka
+// can be rehearsed against real processes.
+void run_broker(EmbeddedBroker& broker) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGUSR2);
+  for (;;) {
+    int signal = 0;
+    sigwait(&set, &signal);
+    if (signal == SIGUSR1 || signal == SIGUSR2) {
+      broker.set_down(signal == SIGUSR1);
+      spdlog::warn("embedded broker: {}", signal == SIGUSR1 ? "down" : "up again");
+      continue;
+    }
+    spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    return;
+  }
 }
 
 void wait_for_stop_signal(const sigset_t& set) {
@@ -113,7 +140,7 @@ int run_role(const Config& config) {
   std::optional<EmbeddedBroker> broker;
   const std::string brokers = start_brokers(config, broker);
   if (config.role == "broker") {
-    wait_for_stop_signal(stop_signals);
+    run_broker(*broker);
     return 0;
   }
 
