@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -102,6 +103,42 @@ std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const {
   return std::make_unique<JsonLogFormatter>(fields_payload_);
 }
 
+namespace {
+
+// %*: the message, its line breaks folded (see kTextLogPattern).
+class OneLineMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!text.empty() && blank(text.back()))
+      text.remove_suffix(1);
+    for (std::size_t i = 0; i < text.size();) {
+      if (text[i] != '\n' && text[i] != '\r') {
+        dest.push_back(text[i++]);
+        continue;
+      }
+      while (dest.size() > 0 && (dest[dest.size() - 1] == ' ' || dest[dest.size() - 1] == '\t'))
+        dest.resize(dest.size() - 1);
+      while (i < text.size() && blank(text[i]))
+        ++i;
+      dest.append(std::string_view(" / "));
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<OneLineMessage>();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<spdlog::formatter> make_text_log_formatter(const char* pattern) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<OneLineMessage>('*').set_pattern(pattern);
+  return formatter;
+}
+
 void configure_logging(LogFormat format, const std::string& level, bool access_lines) {
   chosen_format = format;
   // Logs go to stderr; stdout carries only the lines other programs read.
@@ -112,7 +149,8 @@ void configure_logging(LogFormat format, const std::string& level, bool access_l
     main->set_formatter(std::make_unique<JsonLogFormatter>());
     access.set_formatter(std::make_unique<JsonLogFormatter>(true));
   } else {
-    access.set_pattern("[%Y-%m-%d %H:%M:%S.%e] [access] %v");
+    main->set_formatter(make_text_log_formatter());
+    access.set_formatter(make_text_log_formatter("[%Y-%m-%d %H:%M:%S.%e] [access] %*"));
   }
   spdlog::set_default_logger(main);
   spdlog::set_level(lvl);

@@ -36,6 +36,12 @@ class JsonLogFormatter final : public spdlog::formatter {
   bool fields_payload_;
 };
 
+// The pattern of text lines: spdlog's default, with the message on one line (%*): a message
+// that spans lines (libpq's errors do) has each line break and the blanks around it written as
+// " / ", so that every entry stays one line for grep and for collectors reading text.
+inline constexpr const char* kTextLogPattern = "[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] %*";
+std::unique_ptr<spdlog::formatter> make_text_log_formatter(const char* pattern = kTextLogPattern);
+
 // The id of the request the calling thread is working on, for its log lines; empty outside
 // a request. Set for the length of a handler's run.
 class RequestIdScope {

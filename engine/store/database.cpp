@@ -29,10 +29,12 @@ std::string with_connect_timeout(const std::string& url) {
     return url;  // libpqxx reports the malformed URL itself
   }
   std::string out;
-  bool has_timeout = false;
+  bool has_timeout = false, has_keepalives = false;
   for (auto* o = options; o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
-    if (std::string_view(o->keyword) == "connect_timeout") has_timeout = true;
+    const std::string_view keyword(o->keyword);
+    if (keyword == "connect_timeout") has_timeout = true;
+    if (keyword.starts_with("keepalives") || keyword == "tcp_user_timeout") has_keepalives = true;
     out += std::string(o->keyword) + "='";
     for (const char* c = o->val; *c != '\0'; ++c) {
       if (*c == '\'' || *c == '\\') out += '\\';
@@ -42,7 +44,15 @@ std::string with_connect_timeout(const std::string& url) {
   }
   PQconninfoFree(options);
   if (!has_timeout)
-    out += "connect_timeout=" + std::to_string(ConnectionPool::kConnectTimeoutSeconds);
+    out += "connect_timeout=" + std::to_string(ConnectionPool::kConnectTimeoutSeconds) + " ";
+  // A server that vanishes without closing (a dead host, a partition) is noticed within
+  // about 30 s on TCP connections, instead of the kernel's two hours, unless the URL says
+  // otherwise. (Ignored on Unix sockets.)
+  if (!has_keepalives) {
+    out +=
+        "keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=3 "
+        "tcp_user_timeout=30000";
+  }
   return out;
 }
 
@@ -56,6 +66,14 @@ std::unique_ptr<pqxx::connection> ConnectionPool::connect(const std::string& url
   // No statement may hold a request (or a role's loop) longer than this; a stalled database
   // then answers 503 instead of hanging its callers.
   conn->set_variable("statement_timeout", "'" + std::to_string(kStatementTimeoutSeconds) + "s'");
+  // A session whose client is gone in the middle of a transaction (killed, cut off) must not
+  // hold its row locks until the server notices: PostgreSQL ends it after this long idle.
+  conn->set_variable("idle_in_transaction_session_timeout",
+                     "'" + std::to_string(kIdleInTransactionSeconds) + "s'");
+  // And one whose client vanished mid-statement stops working for it (PostgreSQL 14 on).
+  if (conn->server_version() >= 140000) {
+    conn->set_variable("client_connection_check_interval", "'5s'");
+  }
   return conn;
 }
 

@@ -22,6 +22,7 @@ class ConnectionPool {
   // (503 over HTTP) in bounded time.
   static constexpr int kConnectTimeoutSeconds = 5;
   static constexpr int kStatementTimeoutSeconds = 15;
+  static constexpr int kIdleInTransactionSeconds = 30;
   static constexpr int kAcquireTimeoutSeconds = 10;
 
   ConnectionPool(std::string url, std::size_t size);

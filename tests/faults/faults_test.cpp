@@ -1,8 +1,10 @@
 // Faults survived, nothing lost: serve (two of them), relay, deliver and schedule run as
 // separate keyflowd processes on one database and a `keyflowd broker`, under a steady load of
 // creates, rotations and revokes, while in turn the relay, the deliverer, the scheduler and one
-// serve are killed with SIGKILL and started again, the webhook receiver answers 500 for 10 s
-// and the broker is down for 10 s. Then, once everything has caught up:
+// serve are killed with SIGKILL and started again, the webhook receiver answers 500 for 10 s,
+// the broker is down for 10 s and the database restarts (every session ended by the server,
+// then every connection cut and new ones refused for 10 s, through a proxy: serve answers 503
+// with a JSON error meanwhile and recovers by itself). Then, once everything has caught up:
 //
 // - every mutation the client saw committed has exactly one outbox event;
 // - every event reached Kafka at least once;
@@ -31,6 +33,7 @@
 #include "tests/support/kafka_test_consumer.hpp"
 #include "tests/support/keyflowd.hpp"
 #include "tests/support/standard_webhooks.hpp"
+#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -43,6 +46,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kToken = "faults-admin-token-0123456789";
 
+// A step of the test as it happens (unbuffered: a hang shows where it is).
+void note(const std::string& what) {
+  std::printf("  %s\n", what.c_str());
+  std::fflush(stdout);
+}
+
 std::string id_of(const json::value& v, const char* field = "id") {
   return v.at(field).is_string() ? std::string(v.at(field).as_string())
                                  : json::serialize(v.at(field));
@@ -54,6 +63,7 @@ class FaultsTest : public ::testing::Test {
     const auto bootstrap = broker_.wait_for_line("kafka bootstrap ", 30s);
     if (!bootstrap) throw std::runtime_error("keyflowd broker did not start");
     bootstrap_ = *bootstrap;
+    database_url_ = db_.url() + database_.conninfo();
     serves_[0] = make("serve");
     serves_[1] = make("serve");
     for (const auto* role : {"relay", "deliver", "schedule"})
@@ -73,7 +83,7 @@ class FaultsTest : public ::testing::Test {
   }
 
   std::unique_ptr<test::RunningKeyflowd> make(const std::string& role) const {
-    return std::make_unique<test::RunningKeyflowd>(KEYFLOWD_PATH, db_.url(),
+    return std::make_unique<test::RunningKeyflowd>(KEYFLOWD_PATH, database_url_,
                                                    std::vector<std::string>{role}, env());
   }
   void start(const std::string& role) { background_[role] = make(role); }
@@ -82,7 +92,7 @@ class FaultsTest : public ::testing::Test {
     auto& process = background_[role];
     process->process().signal(SIGKILL);
     ASSERT_EQ(process->process().wait(10s), 128 + SIGKILL);
-    std::printf("  killed %s\n", role.c_str());
+    note("killed " + role);
     process.reset();
     std::this_thread::sleep_for(1s);
     start(role);
@@ -122,7 +132,9 @@ class FaultsTest : public ::testing::Test {
           body["rotation_webhook_url"] = owner_.url("/rotated");
         }
         const auto r = c->post("/v1/api-keys", body);
+        if (r.status == 503) return unavailable(r);
         if (r.status != 201) return uncertain();
+        if (database_restored_) ++committed_after_restore_;
         const auto id = id_of(r.json());
         std::lock_guard lock(mutex_);
         committed_.push_back({"api_key.created", id});
@@ -138,12 +150,14 @@ class FaultsTest : public ::testing::Test {
       }
       if (pick < 8) {
         const auto r = c->post("/v1/api-keys/" + id + "/rotate", {{"grace_period_seconds", 60}});
+        if (r.status == 503) return unavailable(r);
         if (r.status != 200) return uncertain();
         std::lock_guard lock(mutex_);
         committed_.push_back({"api_key.rotated", id});
         live_.push_back(id_of(r.json(), "new_key_id"));
       } else {
         const auto r = c->del("/v1/api-keys/" + id);
+        if (r.status == 503) return unavailable(r);
         if (r.status != 204) return uncertain();
         std::lock_guard lock(mutex_);
         committed_.push_back({"api_key.revoked", id});
@@ -153,8 +167,15 @@ class FaultsTest : public ::testing::Test {
     }
   }
   void uncertain() { ++uncertain_; }
+  // The database is out of reach: a JSON error that says so, and nothing committed.
+  void unavailable(const test::HttpResult& r) {
+    ++unavailable_;
+    if (r.json().at("error").at("code") != "unavailable") ++uncertain_;
+  }
 
   test::TestDatabase db_;
+  test::TcpProxy database_{test::TcpProxy::database_of(db_.url())};
+  std::string database_url_;  // through the proxy
   test::ChildProcess broker_{KEYFLOWD_PATH, {"broker"}, {{"KEYFLOW_KAFKA_BROKERS", "embedded"}}};
   std::string bootstrap_;
   std::mutex serves_mutex_;
@@ -170,6 +191,9 @@ class FaultsTest : public ::testing::Test {
   std::vector<std::string> live_;       // keys the load may rotate or revoke
   std::vector<std::string> scheduled_;  // keys the scheduler rotates
   std::atomic<int> uncertain_{0};
+  std::atomic<int> unavailable_{0};
+  std::atomic<bool> database_restored_{false};
+  std::atomic<int> committed_after_restore_{0};
 };
 
 TEST_F(FaultsTest, NothingCommittedIsLostWhateverCrashes) {
@@ -211,7 +235,7 @@ TEST_F(FaultsTest, NothingCommittedIsLostWhateverCrashes) {
     }
     dying->process().signal(SIGKILL);
     EXPECT_EQ(dying->process().wait(10s), 128 + SIGKILL);
-    std::printf("  killed one serve of two\n");
+    note("killed one serve of two");
     dying.reset();
     std::this_thread::sleep_for(1s);
     auto fresh = make("serve");
@@ -221,41 +245,67 @@ TEST_F(FaultsTest, NothingCommittedIsLostWhateverCrashes) {
   at(19s);
   subscriber_.set_status(500);
   owner_.set_status(500);
-  std::printf("  receivers answer 500 for 10 s\n");
+  note("receivers answer 500 for 10 s");
   at(21s);
   broker_.signal(SIGUSR1);
-  std::printf("  broker down for 10 s\n");
+  note("broker down for 10 s");
   at(29s);
   subscriber_.set_status(200);
   owner_.set_status(200);
   at(31s);
   broker_.signal(SIGUSR2);
-  at(36s);
+  at(34s);
+  // As a restart does: the server ends every session (FATAL 57P01), then is out of reach.
+  const auto terminated = db_.count(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+      "current_database() AND pid <> pg_backend_pid()");
+  database_.cut();
+  note("database restarted: " + std::to_string(terminated) +
+       " sessions ended, then unreachable for 10 s");
+  at(44s);
+  database_.restore();
+  database_restored_ = true;
+  note("database back; load until 50 s");
+  at(50s);
   loading = false;
   load.join();
 
   // Everything catches up: the outbox drains, every event has its delivery and every delivery
   // succeeded, every key of the load that comes due is rotated (the last a few seconds after
   // the load stops) and its new key delivered.
+  // One statement, so one snapshot: counted in separate statements, a rotation the scheduler
+  // commits between them can look caught up for a moment.
   const auto caught_up = [&] {
-    return db_.count("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0 &&
-           db_.count("SELECT count(*) FROM webhook_deliveries") ==
-               db_.count("SELECT count(*) FROM outbox WHERE aggregate_type = 'api_key'") &&
-           db_.count("SELECT count(*) FROM webhook_deliveries WHERE status <> 'succeeded'") == 0 &&
-           db_.count(
-               "SELECT count(*) FROM api_keys WHERE next_rotation_at < now() + interval "
-               "'1 hour' AND revoked_at IS NULL AND replaced_by_key_id IS NULL") == 0 &&
-           db_.count("SELECT count(*) FROM rotation_deliveries WHERE status <> 'succeeded'") == 0;
+    return db_.count(
+               "SELECT CASE WHEN"
+               " (SELECT count(*) FROM outbox WHERE published_at IS NULL) = 0"
+               " AND (SELECT count(*) FROM webhook_deliveries) ="
+               "     (SELECT count(*) FROM outbox WHERE aggregate_type = 'api_key')"
+               " AND (SELECT count(*) FROM webhook_deliveries WHERE status <> 'succeeded') = 0"
+               " AND (SELECT count(*) FROM api_keys WHERE next_rotation_at < now() + interval"
+               "      '1 hour' AND revoked_at IS NULL AND replaced_by_key_id IS NULL) = 0"
+               " AND (SELECT count(*) FROM rotation_deliveries WHERE status <> 'succeeded') = 0"
+               " THEN 1 ELSE 0 END") == 1;
   };
+  note("waiting for everything to catch up");
   const auto until = Clock::now() + 120s;
-  while (!caught_up() && Clock::now() < until)
+  bool done = caught_up();
+  while (!done && Clock::now() < until) {
     std::this_thread::sleep_for(500ms);
-  ASSERT_TRUE(caught_up()) << db_.count("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-                           << " unpublished, "
-                           << db_.count(
-                                  "SELECT count(*) FROM webhook_deliveries WHERE status "
-                                  "<> 'succeeded'")
-                           << " deliveries not succeeded";
+    done = caught_up();
+  }
+  ASSERT_TRUE(done)
+      << db_.count("SELECT count(*) FROM outbox WHERE published_at IS NULL") << " unpublished, "
+      << db_.count("SELECT count(*) FROM webhook_deliveries") << " deliveries of "
+      << db_.count("SELECT count(*) FROM outbox WHERE aggregate_type = 'api_key'") << " events, "
+      << db_.count("SELECT count(*) FROM webhook_deliveries WHERE status <> 'succeeded'")
+      << " not succeeded, "
+      << db_.count(
+             "SELECT count(*) FROM api_keys WHERE next_rotation_at < now() + interval "
+             "'1 hour' AND revoked_at IS NULL AND replaced_by_key_id IS NULL")
+      << " keys due, "
+      << db_.count("SELECT count(*) FROM rotation_deliveries WHERE status <> 'succeeded'")
+      << " rotation deliveries not succeeded";
 
   std::lock_guard lock(mutex_);
   // Every committed mutation: exactly one event.
@@ -327,12 +377,15 @@ TEST_F(FaultsTest, NothingCommittedIsLostWhateverCrashes) {
   }
 
   std::printf(
-      "counts: %zu mutations committed (%d uncertain), %ld events, %zu Kafka messages, %ld "
+      "counts: %zu mutations committed (%d uncertain, %d answered 503 while the database was "
+      "unreachable), %ld events, %zu Kafka messages, %ld "
       "deliveries, %zu webhook POSTs (%zu duplicates), %zu scheduled rotations of %zu scheduled "
       "keys, %zu rotation webhooks\n",
-      committed_.size(), uncertain_.load(), events, messages.size(), deliveries,
-      subscriber_.count(), duplicates, rotated, scheduled_.size(), owner_.count());
+      committed_.size(), uncertain_.load(), unavailable_.load(), events, messages.size(),
+      deliveries, subscriber_.count(), duplicates, rotated, scheduled_.size(), owner_.count());
   EXPECT_GE(committed_.size(), 200u) << "too little load to mean anything";
+  EXPECT_GT(unavailable_.load(), 0) << "serve never said the database was unavailable";
+  EXPECT_GT(committed_after_restore_.load(), 0) << "serve did not recover by itself";
   EXPECT_GE(rotated, 3u);
 
   // SIGTERM: each process stops in order, in time.

@@ -33,6 +33,22 @@ TEST(JsonLogFormatter, EveryLineIsOneJsonObject) {
   EXPECT_FALSE(value.contains("request_id"));
 }
 
+// A text entry is one line too: libpq's errors come with line breaks and a trailing newline.
+TEST(TextLogFormatter, FoldsAMessageThatSpansLinesIntoOne) {
+  const auto formatter = make_text_log_formatter("[%n] [%l] %*");
+  const std::string payload =
+      "database: server closed the connection unexpectedly\n\tThis probably means the server "
+      "terminated abnormally\n\tbefore or while processing the request.\n";
+  spdlog::details::log_msg msg("keyflowd", spdlog::level::warn,
+                               spdlog::string_view_t(payload.data(), payload.size()));
+  spdlog::memory_buf_t out;
+  formatter->format(msg, out);
+  EXPECT_EQ(std::string(out.data(), out.size()),
+            "[keyflowd] [warning] database: server closed the connection unexpectedly / This "
+            "probably means the server terminated abnormally / before or while processing the "
+            "request.\n");
+}
+
 TEST(JsonLogFormatter, CarriesTheRequestIdWhileARequestIsHandled) {
   const JsonLogFormatter formatter;
   {
