@@ -6,6 +6,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "tests/support/exchange_log.hpp"
+
 namespace keyflow::test {
 
 namespace beast = boost::beast;
@@ -48,6 +50,7 @@ HttpResult HttpTestClient::request(const std::string& method, const std::string&
   out.body = res.body();
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  record_exchange(method, target, out);
   return out;
 }
 
