@@ -101,6 +101,16 @@ std::vector<ConsumedMessage> KafkaTestConsumer::wait_for(std::size_t n,
   return received_;
 }
 
+std::vector<ConsumedMessage> KafkaTestConsumer::wait_until(
+    const std::function<bool(const std::vector<ConsumedMessage>&)>& done,
+    std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (!done(received_) && SteadyClock::now() < deadline) {
+    poll_once(50ms);
+  }
+  return received_;
+}
+
 std::vector<ConsumedMessage> KafkaTestConsumer::drain_for(std::chrono::milliseconds duration) {
   const auto deadline = SteadyClock::now() + duration;
   while (SteadyClock::now() < deadline) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,11 @@ class KafkaTestConsumer {
   // returns all of them in arrival order (in offset order within a partition). Fewer than n
   // means the timeout passed.
   std::vector<ConsumedMessage> wait_for(std::size_t n, std::chrono::milliseconds timeout);
+  // Consumes until done(everything received so far) holds, or until timeout; returns it all.
+  // For topics with duplicates, where a count of messages says nothing of which arrived.
+  std::vector<ConsumedMessage> wait_until(
+      const std::function<bool(const std::vector<ConsumedMessage>&)>& done,
+      std::chrono::milliseconds timeout);
 
   // Consumes for the given time and returns everything received so far; for asserting that
   // nothing (more) arrives.

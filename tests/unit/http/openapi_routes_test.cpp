@@ -199,7 +199,7 @@ TEST_F(OpenApiTest, NamesTheResourcesErrorsAndBearerAuth) {
   }
   // The server's and the router's own.
   std::set<std::string> expected = {"bad_request", "method_not_allowed", "headers_too_large",
-                                    "uri_too_long"};
+                                    "uri_too_long", "overloaded"};
   for (int e = static_cast<int>(errc::malformed_request); e <= static_cast<int>(errc::internal);
        ++e) {
     expected.emplace(http::map_error(static_cast<errc>(e)).code);
