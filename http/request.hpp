@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,9 +37,9 @@ struct Request {
 
 struct Response {
   boost::beast::http::status status = boost::beast::http::status::ok;
-  std::optional<boost::json::value> json;  // serialized as the body when set
-  std::string text;                        // the body otherwise
-  std::string content_type = "application/json";
+  std::optional<boost::json::value> json;              // serialized as the body when set
+  std::string text;                                    // the body otherwise
+  std::string_view content_type = "application/json";  // a literal: set per response
   std::vector<std::pair<std::string, std::string>> headers;
 
   static Response of(boost::beast::http::status s, boost::json::value body) {
@@ -50,7 +51,7 @@ struct Response {
   static Response empty(boost::beast::http::status s) {
     Response r;
     r.status = s;
-    r.content_type.clear();
+    r.content_type = {};
     return r;
   }
 };

@@ -67,11 +67,18 @@ void Router::add(boost::beast::http::verb method, std::string pattern, Handler h
   std::vector<std::string> segments;
   for (const auto part : split_path(pattern))
     segments.emplace_back(part);
+  if (pattern.find('{') == std::string::npos) literal_[pattern].push_back(routes_.size());
   routes_.push_back(
       {method, std::move(pattern), std::move(handler), runs, std::move(segments), routes_.size()});
 }
 
 Router::Match Router::route(const Request& request) const {
+  // A pattern that is the path itself matches every segment literally: none matches better.
+  if (const auto it = literal_.find(std::string_view(request.path)); it != literal_.end()) {
+    for (const auto i : it->second) {
+      if (routes_[i].method == request.method) return {&routes_[i], true};
+    }
+  }
   const auto path = split_path(request.path);
   Match found;
   int best_literals = -1;

@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "http/request.hpp"
@@ -53,7 +55,16 @@ class Router {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  struct PathHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view path) const {
+      return std::hash<std::string_view>{}(path);
+    }
+  };
   std::vector<Route> routes_;
+  // Patterns without parameters → their routes: a request for one of them (verify, health)
+  // is found with one lookup instead of a walk over every pattern.
+  std::unordered_map<std::string, std::vector<std::size_t>, PathHash, std::equal_to<>> literal_;
 };
 
 }  // namespace keyflow::http

@@ -66,7 +66,7 @@ bool header_safe(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
-bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned version, bool keep_alive,
+bhttp::response<bhttp::string_body> to_message(Response&& r, unsigned version, bool keep_alive,
                                                std::string_view request_id) {
   bhttp::response<bhttp::string_body> msg{r.status, version};
   msg.set(bhttp::field::server, "keyflow");
@@ -79,7 +79,7 @@ bhttp::response<bhttp::string_body> to_message(const Response& r, unsigned versi
       spdlog::error("dropped a response header holding CR, LF or NUL ({} bytes)", name.size());
     }
   }
-  msg.body() = r.json ? boost::json::serialize(*r.json) : r.text;
+  msg.body() = r.json ? boost::json::serialize(*r.json) : std::move(r.text);
   msg.keep_alive(keep_alive);
   msg.prepare_payload();
   return msg;
@@ -184,11 +184,11 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
   const std::string remote_ip = ec ? std::string() : remote.address().to_string();
   beast::flat_buffer buffer;
   // A request that cannot be read is answered, counted and logged as unmatched.
-  const auto fail = [&](const Response& response) -> asio::awaitable<void> {
+  const auto fail = [&](Response response) -> asio::awaitable<void> {
     const auto id = request_id_of({});
     state->telemetry.record(nullptr, "", static_cast<unsigned>(response.status),
                             std::chrono::steady_clock::duration::zero(), id);
-    auto msg = to_message(response, 11, false, id);
+    auto msg = to_message(std::move(response), 11, false, id);
     stream.expires_after(options.idle_timeout);
     co_await bhttp::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
   };
@@ -260,7 +260,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
                             static_cast<unsigned>(response.status),
                             std::chrono::steady_clock::now() - started, request_id);
     const bool keep_alive = message.keep_alive();
-    auto out = to_message(response, message.version(), keep_alive, request_id);
+    auto out = to_message(std::move(response), message.version(), keep_alive, request_id);
     stream.expires_after(options.idle_timeout);
     co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !keep_alive) break;

@@ -38,6 +38,10 @@ std::string hex_encode(std::span<const std::uint8_t> data) {
   return out;
 }
 
+char base62_digit(unsigned value) {
+  return kBase62[value];
+}
+
 std::string base62_encode(std::span<const std::uint8_t> data, std::size_t width) {
   // Repeated division of the big-endian number by 62; quadratic, but inputs are 32 bytes.
   std::vector<std::uint8_t> num(data.begin(), data.end());

@@ -19,6 +19,8 @@ std::string hex_encode(std::span<const std::uint8_t> data);
 
 // Fixed-width base62 (0-9A-Za-z) of a big-endian number; width digits, left-padded with '0'.
 std::string base62_encode(std::span<const std::uint8_t> data, std::size_t width);
+// The base62 digit of a value below 62.
+char base62_digit(unsigned value);
 bool is_base62(std::string_view text);
 
 // text as valid UTF-8 without U+0000, as a PostgreSQL text column and JSON take it: each byte

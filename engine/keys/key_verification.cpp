@@ -16,7 +16,7 @@ std::optional<ApiKey> KeyService::lookup(std::string_view key) {
   const auto hash = hasher_.hash(key);
   std::uint64_t epoch = 0;
   if (cache_) {
-    if (auto hit = cache_->get(hash)) return *hit;
+    if (auto hit = cache_->get(hash)) return std::move(*hit);
     epoch = cache_->epoch();
   }
   auto found = db_.transact([&](pqxx::work& txn) { return ApiKeyStore::find_by_hash(txn, hash); });
@@ -34,20 +34,21 @@ VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& reques
   // Keys outside the caller's tenant do not exist for it.
   if (!found || !can_reach(caller, tenant_of(*found))) return {VerifyCode::not_found, std::nullopt};
   const auto now = clock_.now();
-  VerifyResult result{key_state_at(*found, now), found};
+  const auto code = key_state_at(*found, now);
+  VerifyResult result{code, std::move(found)};
+  const auto& key = *result.key;
   if (result.code != VerifyCode::valid) return result;
-  if (!found->allowed_cidrs.empty() &&
-      (!request.ip || !ip_in_any(*request.ip, found->allowed_cidrs))) {
+  if (!key.allowed_cidrs.empty() && (!request.ip || !ip_in_any(*request.ip, key.allowed_cidrs))) {
     result.code = VerifyCode::forbidden;
     return result;
   }
   for (const auto& wanted : request.scopes) {
-    if (!scope_granted(found->scopes, wanted)) {
+    if (!scope_granted(key.scopes, wanted)) {
       result.code = VerifyCode::insufficient_scopes;
       return result;
     }
   }
-  if (usage_) usage_->record(found->id, now);
+  if (usage_) usage_->record(key.id, now);
   return result;
 }
 
