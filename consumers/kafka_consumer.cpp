@@ -42,6 +42,8 @@ KafkaConsumer::KafkaConsumer(const ConsumerOptions& options) {
   set(conf, "fetch.wait.max.ms", std::to_string(options.fetch_wait.count()));
   // Find a broker that comes back within a second rather than the default ten.
   set(conf, "reconnect.backoff.max.ms", "1000");
+  // No Nagle (outbox/kafka_producer.cpp says why): offset commits and fetches go out at once.
+  set(conf, "socket.nagle.disable", "true");
   for (const auto& [name, value] : options.overrides)
     set(conf, name, value);
   rd_kafka_conf_set_log_cb(conf, log_to_spdlog);
