@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <thread>
 #include <variant>
 
 #include <boost/asio/co_spawn.hpp>
@@ -42,7 +43,9 @@ struct Server::State {
   ServerOptions options;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
-  std::atomic<std::size_t> queued{0};  // requests on the worker pool
+  std::atomic<std::size_t> queued{0};     // requests on the worker pool
+  std::atomic<std::size_t> answering{0};  // requests read whose answer is not written yet
+  std::atomic<bool> stopping{false};      // after stop(): answer, then close the connection
   LogLimiter accept_errors;
   RequestTelemetry telemetry;
 
@@ -224,6 +227,11 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
       break;
     }
     const auto& message = parser.get();
+    struct Answering {  // counted until its answer is written, however it ends
+      std::atomic<std::size_t>& count;
+      explicit Answering(std::atomic<std::size_t>& c) : count(c) { ++count; }
+      ~Answering() { --count; }
+    } answering{state->answering};
     const auto started = std::chrono::steady_clock::now();
     const auto request_id = request_id_of(message["X-Request-Id"]);
     auto parsed = to_request(message, remote_ip, request_id);
@@ -259,7 +267,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
     state->telemetry.record(matched, bhttp::to_string(message.method()),
                             static_cast<unsigned>(response.status),
                             std::chrono::steady_clock::now() - started, request_id);
-    const bool keep_alive = message.keep_alive();
+    // A stopping server answers what it has read, then closes: the client goes elsewhere.
+    const bool keep_alive = message.keep_alive() && !state->stopping.load();
     auto out = to_message(std::move(response), message.version(), keep_alive, request_id);
     stream.expires_after(options.idle_timeout);
     co_await bhttp::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
@@ -347,7 +356,17 @@ tcp::endpoint Server::endpoint() const {
   return state_->acceptor.local_endpoint();
 }
 
+bool Server::wait_answered(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (state_->answering.load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 void Server::stop() {
+  state_->stopping = true;
   asio::post(state_->acceptor.get_executor(), [state = state_] {
     beast::error_code ec;
     state->acceptor.close(ec);

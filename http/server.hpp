@@ -49,8 +49,10 @@ class Server {
   // Binds and starts accepting; port 0 picks a free port (read it back with endpoint()).
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
   boost::asio::ip::tcp::endpoint endpoint() const;
-  // Stops accepting; open connections finish their current request.
+  // Stops accepting; open connections finish their current request, then close.
   void stop();
+  // After stop(): waits until every request read so far is answered; false at timeout.
+  bool wait_answered(std::chrono::milliseconds timeout) const;
 
   struct State;  // shared with the connection coroutines, which may outlive a stop()
 

@@ -131,6 +131,10 @@ ServeRole::ServeRole(const Config& config, const boost::asio::ip::tcp::endpoint&
 
 ServeRole::~ServeRole() {
   request_stop();
+  // SIGTERM finishes what callers already sent: every request read gets its answer (those on
+  // the worker pool included) before the I/O loops stop, within a bound.
+  if (!server_.wait_answered(std::chrono::seconds(10)))
+    spdlog::warn("stopping with requests still unanswered after 10 s");
   coherence_thread_ = {};
   invalidator_thread_ = {};
   usage_thread_ = {};

@@ -2,9 +2,9 @@
 // separate keyflowd processes on one database and a `keyflowd broker`, under a steady load of
 // creates, rotations and revokes, while in turn the relay, the deliverer, the scheduler and one
 // serve are killed with SIGKILL and started again, the webhook receiver answers 500 for 10 s,
-// the broker is down for 10 s and the database restarts (every session ended by the server,
-// then every connection cut and new ones refused for 10 s, through a proxy: serve answers 503
-// with a JSON error meanwhile and recovers by itself). Then, once everything has caught up:
+// the broker is down for 10 s and the database restarts, down for 10 s (a PostgreSQL of the
+// test's own, stopped and started: serve answers 503 with a JSON error meanwhile and recovers
+// by itself). Then, once everything has caught up:
 //
 // - every mutation the client saw committed has exactly one outbox event;
 // - every event reached Kafka at least once;
@@ -12,6 +12,7 @@
 //   and the same body;
 // - every key due for rotation was rotated exactly once, and its new key reached the owner's
 //   rotation webhook and verifies;
+// - a serve stopped with SIGTERM answers the requests it has read before it exits;
 // - every process stops on SIGTERM, in order and in time.
 #include <atomic>
 #include <chrono>
@@ -27,13 +28,14 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "engine/core/time_format.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/kafka_test_consumer.hpp"
 #include "tests/support/keyflowd.hpp"
+#include "tests/support/private_postgres.hpp"
 #include "tests/support/standard_webhooks.hpp"
-#include "tests/support/tcp_proxy.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
@@ -63,7 +65,6 @@ class FaultsTest : public ::testing::Test {
     const auto bootstrap = broker_.wait_for_line("kafka bootstrap ", 30s);
     if (!bootstrap) throw std::runtime_error("keyflowd broker did not start");
     bootstrap_ = *bootstrap;
-    database_url_ = db_.url() + database_.conninfo();
     serves_[0] = make("serve");
     serves_[1] = make("serve");
     for (const auto* role : {"relay", "deliver", "schedule"})
@@ -83,7 +84,7 @@ class FaultsTest : public ::testing::Test {
   }
 
   std::unique_ptr<test::RunningKeyflowd> make(const std::string& role) const {
-    return std::make_unique<test::RunningKeyflowd>(KEYFLOWD_PATH, database_url_,
+    return std::make_unique<test::RunningKeyflowd>(KEYFLOWD_PATH, db_.url(),
                                                    std::vector<std::string>{role}, env());
   }
   void start(const std::string& role) { background_[role] = make(role); }
@@ -175,9 +176,8 @@ class FaultsTest : public ::testing::Test {
     if (r.json().at("error").at("code") != "unavailable") ++uncertain_;
   }
 
-  test::TestDatabase db_;
-  test::TcpProxy database_{test::TcpProxy::database_of(db_.url())};
-  std::string database_url_;  // through the proxy
+  test::PrivatePostgres postgres_;  // a server of the test's own, to restart
+  test::TestDatabase db_{test::TestDatabase::OnServer{postgres_.conninfo()}};
   test::ChildProcess broker_{KEYFLOWD_PATH, {"broker"}, {{"KEYFLOW_KAFKA_BROKERS", "embedded"}}};
   std::string bootstrap_;
   std::mutex serves_mutex_;
@@ -257,18 +257,60 @@ TEST_F(FaultsTest, NothingCommittedIsLostWhateverCrashes) {
   at(31s);
   broker_.signal(SIGUSR2);
   at(34s);
-  // As a restart does: the server ends every session (FATAL 57P01), then is out of reach.
-  const auto terminated = db_.count(
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
-      "current_database() AND pid <> pg_backend_pid()");
-  database_.cut();
-  note("database restarted: " + std::to_string(terminated) +
-       " sessions ended, then unreachable for 10 s");
+  // A restart with 10 s between the stop and the start: the server ends every session
+  // (FATAL 57P01), then there is no server at all.
+  postgres_.stop();
+  note("database stopped; started again in 10 s");
   at(44s);
-  database_.restore();
+  postgres_.start();
   database_restored_ = true;
-  note("database back; load until 50 s");
-  at(50s);
+  note("database back");
+  at(47s);
+  {
+    // SIGTERM finishes what a serve has read: four creates held in the database (the test
+    // locks their project's row, which a new key's foreign key must share) are in flight when
+    // the signal comes, and each must still be answered, 201, before the process exits 0.
+    std::unique_ptr<test::RunningKeyflowd> stopping;
+    {
+      std::lock_guard lock(serves_mutex_);
+      stopping.swap(serves_[1]);  // the load goes to the other one from now on
+    }
+    pqxx::connection locker(db_.url());
+    pqxx::work hold(locker);
+    hold.exec("SELECT 1 FROM projects WHERE id = " + project_id_ + " FOR UPDATE");
+    std::vector<std::thread> callers;
+    std::vector<int> answers(4, 0);
+    std::vector<std::string> created(4);
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      callers.emplace_back([&, i, c = stopping->client(kToken)] {
+        try {
+          const auto r = c.post("/v1/api-keys", {{"project_id", project_id_}, {"name", "held"}});
+          answers[i] = r.status;
+          if (r.status == 201) created[i] = id_of(r.json());
+        } catch (const std::exception&) {
+          answers[i] = -1;  // no answer
+        }
+      });
+    }
+    std::this_thread::sleep_for(500ms);  // all four are waiting for the lock by now
+    stopping->process().signal(SIGTERM);
+    std::this_thread::sleep_for(500ms);
+    hold.commit();
+    for (auto& caller : callers)
+      caller.join();
+    EXPECT_EQ(stopping->process().wait(15s), 0);
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      EXPECT_EQ(answers[i], 201) << "a request in flight at SIGTERM was not answered";
+      std::lock_guard lock(mutex_);
+      if (!created[i].empty()) committed_.push_back({"api_key.created", created[i]});
+    }
+    note("stopped one serve with SIGTERM while four requests were in flight; all answered");
+    auto fresh = make("serve");
+    std::lock_guard lock(serves_mutex_);
+    serves_[1] = std::move(fresh);
+  }
+  note("load until 52 s");
+  at(52s);
   loading = false;
   load.join();
 

@@ -26,7 +26,13 @@ TestDatabase::TestDatabase() : TestDatabase(std::string_view{}) {
   apply_migrations(url_);
 }
 
-TestDatabase::TestDatabase(std::string_view last) : server_(server_conninfo()) {
+TestDatabase::TestDatabase(OnServer server) : TestDatabase(std::move(server.conninfo), {}) {
+  apply_migrations(url_);
+}
+
+TestDatabase::TestDatabase(std::string_view last) : TestDatabase(server_conninfo(), last) {}
+
+TestDatabase::TestDatabase(std::string server, std::string_view last) : server_(std::move(server)) {
   std::uint8_t random[6];
   randombytes_buf(random, sizeof random);
   name_ = "keyflow_test_" + hex_encode(random);

@@ -14,6 +14,11 @@ class TestDatabase {
   // Migrated only up to and including the migration named last ("008_scheduled_rotation.sql"),
   // for tests of the migrations after it.
   explicit TestDatabase(std::string_view last);
+  // On a server of the test's own (private_postgres.hpp): its conninfo without a dbname.
+  struct OnServer {
+    std::string conninfo;
+  };
+  explicit TestDatabase(OnServer server);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -30,6 +35,7 @@ class TestDatabase {
   long count(const std::string& sql) const;
 
  private:
+  TestDatabase(std::string server, std::string_view last);
   std::string server_;
   std::string name_;
   std::string url_;
