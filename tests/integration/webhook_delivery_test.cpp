@@ -460,6 +460,26 @@ TEST_F(WebhookDeliveryTest, RunReturnsPromptlyWhenStopIsRequested) {
               static_cast<long long>(took.count()));
 }
 
+// SIGTERM finishes what is in flight: a stop that comes while a POST waits for its answer
+// waits for the answer (within the sender's shutdown grace) and records it, so that the
+// delivery is neither lost nor sent again by the next deliverer.
+TEST_F(WebhookDeliveryTest, StopWaitsForTheAttemptInFlightAndRecordsIt) {
+  receiver.set_delay(1000ms);
+  subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+  ASSERT_TRUE(receiver.wait_for(1, 30s));  // sent; its answer is a second away
+  const auto took = deliverer.stop();
+  EXPECT_EQ(text("SELECT status FROM webhook_deliveries"), "succeeded");
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_attempts"), 1);
+  EXPECT_GE(took, 500ms) << "stopped without waiting for the answer";
+
+  RunningDeliverer next(options(), master_key, clock);  // the event's offset was committed
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(receiver.count(), 1u);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries"), 1);
+}
+
 TEST_F(WebhookDeliveryTest, DeliversABacklogOnceEachOverReusedConnections) {
   constexpr int kEvents = 300;
   subscribe(receiver.url());
