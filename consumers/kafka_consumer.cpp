@@ -40,10 +40,7 @@ KafkaConsumer::KafkaConsumer(const ConsumerOptions& options) {
   set(conf, "auto.offset.reset", "earliest");
   set(conf, "enable.partition.eof", "false");
   set(conf, "fetch.wait.max.ms", std::to_string(options.fetch_wait.count()));
-  // Find a broker that comes back within a second rather than the default ten.
-  set(conf, "reconnect.backoff.max.ms", "1000");
-  // No Nagle (outbox/kafka_producer.cpp says why): offset commits and fetches go out at once.
-  set(conf, "socket.nagle.disable", "true");
+  set_kafka_client_defaults(conf, "kafka consumer");
   for (const auto& [name, value] : options.overrides)
     set(conf, name, value);
   rd_kafka_conf_set_log_cb(conf, log_to_spdlog);

@@ -65,6 +65,18 @@ using Parser = bhttp::request_parser<bhttp::string_body>;
 
 // A response header may carry only what a header can hold: a name or value with CR, LF or
 // NUL would split the response, so such a header is dropped (and reported) instead.
+// One more in count for the life of the object, however the scope ends.
+class ScopedCount {
+ public:
+  explicit ScopedCount(std::atomic<std::size_t>& count) : count_(count) { ++count_; }
+  ~ScopedCount() { --count_; }
+  ScopedCount(const ScopedCount&) = delete;
+  ScopedCount& operator=(const ScopedCount&) = delete;
+
+ private:
+  std::atomic<std::size_t>& count_;
+};
+
 bool header_safe(std::string_view text) {
   return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
@@ -227,11 +239,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
       break;
     }
     const auto& message = parser.get();
-    struct Answering {  // counted until its answer is written, however it ends
-      std::atomic<std::size_t>& count;
-      explicit Answering(std::atomic<std::size_t>& c) : count(c) { ++count; }
-      ~Answering() { --count; }
-    } answering{state->answering};
+    const ScopedCount answering(state->answering);  // until its answer is written
     const auto started = std::chrono::steady_clock::now();
     const auto request_id = request_id_of(message["X-Request-Id"]);
     auto parsed = to_request(message, remote_ip, request_id);
@@ -249,11 +257,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<Server::State> state,
         response = overloaded();
       } else {
         // The handler blocks on the database: run it on the worker pool, resume here after.
-        struct Queued {  // the request's place on the worker pool, freed however it ends
-          std::atomic<std::size_t>& count;
-          explicit Queued(std::atomic<std::size_t>& c) : count(c) { ++count; }
-          ~Queued() { --count; }
-        } queued{state->queued};
+        const ScopedCount queued(state->queued);  // its place on the pool, however it ends
         response = co_await asio::co_spawn(
             state->workers,
             [&]() -> asio::awaitable<Response> {

@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include "outbox/kafka_config.hpp"
+
 namespace keyflow {
 namespace {
 
@@ -21,6 +23,7 @@ BrokerProbe::BrokerProbe(const std::string& brokers,
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   rd_kafka_conf_set_log_cb(conf, log_quietly);
+  set_kafka_client_defaults(conf, "broker probe");
   for (const auto& [name, value] : properties)
     rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
   client_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

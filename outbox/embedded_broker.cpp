@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "outbox/kafka_config.hpp"
 #include "outbox/topics.hpp"
 
 namespace keyflow {
@@ -25,13 +26,9 @@ EmbeddedBroker::EmbeddedBroker(int broker_count, int partitions) : broker_count_
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, log_to_spdlog);
-  // The mock's brokers take their socket options from the hosting handle: without Nagle, a
-  // response is never held back waiting for the client's delayed ACK (40 ms).
-  if (rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr, sizeof errstr) !=
-      RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string("embedded broker: ") + errstr);
-  }
+  // The mock's brokers take their socket options from the hosting handle: no Nagle on the
+  // broker's side either.
+  set_kafka_client_defaults(conf, "embedded broker");
   // The hosting handle never talks to a cluster itself; it only owns the mock's threads.
   host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (host_ == nullptr) {

@@ -59,7 +59,6 @@ std::string check_kafka_property(const std::string& name, const std::string& val
     if (name.find(secret) != std::string::npos) return "librdkafka refuses the value of " + name;
   }
   return "librdkafka refuses the value of " + name + ": " + errstr;
-  return {};
 }
 
 void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
@@ -71,6 +70,11 @@ void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const st
     // The value stays out: it may be a password.
     throw std::invalid_argument(client + ": " + name + ": " + errstr);
   }
+}
+
+void set_kafka_client_defaults(rd_kafka_conf_t* conf, const std::string& client) {
+  set_kafka_property(conf, "reconnect.backoff.max.ms", "1000", client);
+  set_kafka_property(conf, "socket.nagle.disable", "true", client);
 }
 
 spdlog::level::level_enum kafka_log_level(int syslog_level) {

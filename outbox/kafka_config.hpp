@@ -14,6 +14,13 @@ namespace keyflow {
 void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
                         const std::string& client);
 
+// What every librdkafka handle keyflow makes sets first (producers, consumers, the broker
+// probe, the embedded broker's host): a broker that comes back is found within a second, and
+// no Nagle's algorithm, so that a small request written while another waits for its answer is
+// not held for the peer's delayed ACK (40 ms on Linux; librdkafka's own default from 2.10,
+// Debian 12 has 2.0). Operator properties, set afterwards, may change either.
+void set_kafka_client_defaults(rd_kafka_conf_t* conf, const std::string& client);
+
 // Operator-chosen librdkafka properties (TLS, SASL, timeouts...), given to every producer and
 // consumer keyflow makes, after its own settings.
 using KafkaProperties = std::map<std::string, std::string>;

@@ -57,12 +57,8 @@ KafkaProducer::KafkaProducer(const ProducerOptions& options) {
   // The partitioner of the Java client, so that other producers keyed by the same aggregate id
   // land on the same partition.
   set(conf, "partitioner", "murmur2_random");
-  // Find a broker that comes back within a second rather than the default ten.
-  set(conf, "reconnect.backoff.max.ms", "1000");
-  // No Nagle: a small request written while another is unacknowledged would wait for the
-  // peer's delayed ACK, 40 ms on Linux, in every round; linger.ms does the batching. (The
-  // default of librdkafka from 2.10 on; Debian 12 has 2.0.)
-  set(conf, "socket.nagle.disable", "true");
+  // linger.ms does the batching; the socket sends at once (set_kafka_client_defaults).
+  set_kafka_client_defaults(conf, "kafka producer");
   for (const auto& [name, value] : options.overrides)
     set(conf, name, value);
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaProducer::on_delivery);

@@ -1,6 +1,7 @@
 #include "engine/keys/key_format.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include <boost/crc.hpp>
 #include <sodium.h>
@@ -10,28 +11,21 @@
 namespace keyflow {
 namespace {
 
-std::string checksum_of(std::string_view text) {
+// The CRC-32 of text as kKeyChecksumChars base62 digits (a big-endian number, left-padded
+// with '0', as base62_encode writes it), built on the stack: verify checks every key it is
+// given, made-up ones included.
+std::array<char, kKeyChecksumChars> checksum_of(std::string_view text) {
   boost::crc_32_type crc;
   crc.process_bytes(text.data(), text.size());
-  const std::uint32_t value = crc.checksum();
-  const std::array<std::uint8_t, 4> be{
-      static_cast<std::uint8_t>(value >> 24), static_cast<std::uint8_t>(value >> 16),
-      static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
-  return base62_encode(be, kKeyChecksumChars);
+  std::uint32_t value = crc.checksum();
+  std::array<char, kKeyChecksumChars> digits;
+  for (std::size_t i = digits.size(); i-- > 0; value /= 62)
+    digits[i] = base62_digit(value % 62);
+  return digits;  // 62^6 > 2^32: every value fits
 }
 
-// checksum_of(text) == digits, without building the string: verify checks every key it is
-// given, made-up ones included. The CRC-32 as a number, its base62 digits from the last.
-bool checksum_matches(std::string_view text, std::string_view digits) {
-  if (digits.size() != kKeyChecksumChars) return false;
-  boost::crc_32_type crc;
-  crc.process_bytes(text.data(), text.size());
-  std::uint64_t value = crc.checksum();
-  for (std::size_t i = digits.size(); i-- > 0;) {
-    if (digits[i] != base62_digit(static_cast<unsigned>(value % 62))) return false;
-    value /= 62;
-  }
-  return value == 0;
+std::string_view as_text(const std::array<char, kKeyChecksumChars>& digits) {
+  return {digits.data(), digits.size()};
 }
 
 bool is_prefix_char(char c) {
@@ -55,7 +49,7 @@ std::string format_key(std::string_view prefix, std::string_view environment,
   }
   key += '_';
   key += base62_encode(secret, kKeyBodyChars);
-  key += checksum_of(key);
+  key += as_text(checksum_of(key));
   return key;
 }
 
@@ -70,8 +64,8 @@ std::optional<KeyParts> parse_key(std::string_view key) {
       !std::all_of(prefix.begin(), prefix.end(), is_prefix_char) || !is_base62(rest)) {
     return std::nullopt;
   }
-  if (!checksum_matches(key.substr(0, key.size() - kKeyChecksumChars),
-                        rest.substr(kKeyBodyChars))) {
+  if (as_text(checksum_of(key.substr(0, key.size() - kKeyChecksumChars))) !=
+      rest.substr(kKeyBodyChars)) {
     return std::nullopt;
   }
   return KeyParts{prefix, rest.substr(0, kKeyBodyChars)};
@@ -89,7 +83,7 @@ KeySecret random_key_secret() {
 }
 
 std::string crc32_base62(std::string_view text) {
-  return checksum_of(text);
+  return std::string(as_text(checksum_of(text)));
 }
 
 }  // namespace keyflow

@@ -17,9 +17,7 @@ ConnectionPool::Lease::~Lease() {
   pool_->release(std::move(conn_));
 }
 
-namespace {
-
-std::string with_connect_timeout(const std::string& url) {
+std::string ConnectionPool::conninfo_with_defaults(const std::string& url) {
   // A stalled or unreachable server must turn into an error in bounded time, not a hang:
   // add connect_timeout unless the URL (keyword or URI form) sets one.
   char* error = nullptr;
@@ -43,8 +41,7 @@ std::string with_connect_timeout(const std::string& url) {
     out += "' ";
   }
   PQconninfoFree(options);
-  if (!has_timeout)
-    out += "connect_timeout=" + std::to_string(ConnectionPool::kConnectTimeoutSeconds) + " ";
+  if (!has_timeout) out += "connect_timeout=" + std::to_string(kConnectTimeoutSeconds) + " ";
   // A server that vanishes without closing (a dead host, a partition) is noticed within
   // about 30 s on TCP connections, instead of the kernel's two hours, unless the URL says
   // otherwise. (Ignored on Unix sockets.)
@@ -56,10 +53,8 @@ std::string with_connect_timeout(const std::string& url) {
   return out;
 }
 
-}  // namespace
-
 std::unique_ptr<pqxx::connection> ConnectionPool::connect(const std::string& url) {
-  auto conn = std::make_unique<pqxx::connection>(with_connect_timeout(url));
+  auto conn = std::make_unique<pqxx::connection>(conninfo_with_defaults(url));
   // Timestamps travel as text; UTC keeps them uniform. set_variable (unlike a raw SET) is
   // restored when libpqxx reconnects a broken connection.
   conn->set_variable("TimeZone", "'UTC'");

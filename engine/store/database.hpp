@@ -26,6 +26,12 @@ class ConnectionPool {
   static constexpr int kAcquireTimeoutSeconds = 10;
 
   ConnectionPool(std::string url, std::size_t size);
+
+  // The URL (keyword or URI form) in keyword form, with what every connection needs unless the
+  // URL sets its own: connect_timeout, and TCP keepalives (idle 10 s, then every 5 s, given up
+  // after 3, tcp_user_timeout 30 s) so that a server that vanishes without closing is noticed
+  // in about 30 s instead of the kernel's two hours. A malformed URL comes back as it is.
+  static std::string conninfo_with_defaults(const std::string& url);
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 

@@ -1,6 +1,8 @@
 // A stalled PostgreSQL costs callers an error in bounded time, never a hang: connections get
 // a connect timeout (unless the URL sets one) and a statement timeout, and the pool does not
 // wait for a free connection for ever.
+#include <libpq-fe.h>
+#include <map>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -37,9 +39,46 @@ TEST(DatabaseTimeouts, AServerThatNeverAnswersFailsWithinTheConnectTimeout) {
 TEST(DatabaseTimeouts, EveryConnectionHasAStatementTimeout) {
   test::TestDatabase db;
   ConnectionPool pool(db.url(), 2);
-  const auto timeout = pool.transact(
-      [](pqxx::work& txn) { return txn.exec1("SHOW statement_timeout")[0].as<std::string>(); });
-  EXPECT_EQ(timeout, std::to_string(ConnectionPool::kStatementTimeoutSeconds) + "s");
+  const auto show = [&](const std::string& setting) {
+    return pool.transact(
+        [&](pqxx::work& txn) { return txn.exec1("SHOW " + setting)[0].as<std::string>(); });
+  };
+  EXPECT_EQ(show("statement_timeout"),
+            std::to_string(ConnectionPool::kStatementTimeoutSeconds) + "s");
+  // A client cut off inside a transaction does not hold its locks until the server notices.
+  EXPECT_EQ(show("idle_in_transaction_session_timeout"),
+            std::to_string(ConnectionPool::kIdleInTransactionSeconds) + "s");
+  EXPECT_EQ(show("client_connection_check_interval"), "5s");
+}
+
+// The connection string every connection is made with: keepalives and a connect timeout
+// unless the URL gives its own, which then stay as given.
+TEST(DatabaseTimeouts, ConnectionsKeepAliveUnlessTheUrlSaysOtherwise) {
+  const auto options_of = [](const std::string& url) {
+    std::map<std::string, std::string> out;
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+    for (auto* o = options; o != nullptr && o->keyword != nullptr; ++o) {
+      if (o->val != nullptr) out[o->keyword] = o->val;
+    }
+    PQconninfoFree(options);
+    return out;
+  };
+  auto set = options_of(ConnectionPool::conninfo_with_defaults("host=db.example port=5432"));
+  EXPECT_EQ(set["keepalives"], "1");
+  EXPECT_EQ(set["keepalives_idle"], "10");
+  EXPECT_EQ(set["keepalives_interval"], "5");
+  EXPECT_EQ(set["keepalives_count"], "3");
+  EXPECT_EQ(set["tcp_user_timeout"], "30000");
+  EXPECT_EQ(set["connect_timeout"], std::to_string(ConnectionPool::kConnectTimeoutSeconds));
+  EXPECT_EQ(set["host"], "db.example");
+
+  auto own = options_of(ConnectionPool::conninfo_with_defaults(
+      "postgresql://db.example/keyflow?keepalives_idle=60&connect_timeout=2"));
+  EXPECT_EQ(own["keepalives_idle"], "60");
+  EXPECT_EQ(own.count("keepalives_count"), 0u);
+  EXPECT_EQ(own["connect_timeout"], "2");
+  EXPECT_EQ(own["dbname"], "keyflow");
 }
 
 TEST(DatabaseTimeouts, AStatementOverItsTimeoutEndsWithTheStateServeAnswers503For) {

@@ -36,10 +36,13 @@ void record_exchange(const std::string& method, const std::string& target,
                                  {"body", response.body}};
   static std::mutex mutex;
   std::lock_guard lock(mutex);
-  std::filesystem::create_directories(directory);
-  std::ofstream out(std::filesystem::path(directory) / (std::to_string(getpid()) + ".jsonl"),
-                    std::ios::app);
-  out << boost::json::serialize(line) << '\n';
+  // Opened once per process, at its first exchange; each line is flushed (a test may crash).
+  static std::ofstream out = [&] {
+    std::filesystem::create_directories(directory);
+    return std::ofstream(std::filesystem::path(directory) / (std::to_string(getpid()) + ".jsonl"),
+                         std::ios::app);
+  }();
+  out << boost::json::serialize(line) << std::endl;
 }
 
 }  // namespace keyflow::test
