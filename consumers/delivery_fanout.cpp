@@ -12,10 +12,7 @@
 #include "engine/webhooks/webhook_delivery_store.hpp"
 
 namespace keyflow {
-namespace {
 
-// The scope ids of an event's data, digits as a string or as a JSON integer; null (or
-// absent) matches only unscoped subscriptions.
 std::optional<std::string> scope_id(const boost::json::object& data, std::string_view field) {
   const auto* value = data.if_contains(field);
   if (value == nullptr) return std::nullopt;
@@ -24,8 +21,6 @@ std::optional<std::string> scope_id(const boost::json::object& data, std::string
   if (value->is_uint64()) return std::to_string(value->get_uint64());
   return std::nullopt;
 }
-
-}  // namespace
 
 DeliveryFanout::Result DeliveryFanout::fan_out(const CloudEvent& event) {
   return fan_out(std::vector<CloudEvent>{event});

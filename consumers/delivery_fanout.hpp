@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "consumers/cloud_event.hpp"
@@ -8,6 +11,10 @@
 #include "engine/store/database.hpp"
 
 namespace keyflow {
+
+// The scope id (organization_id, project_id) of an event's data, digits as a string or as a
+// JSON integer; nullopt when null or absent, which matches only unscoped subscriptions.
+std::optional<std::string> scope_id(const boost::json::object& data, std::string_view field);
 
 // Turns one consumed event into one pending webhook delivery per matching subscription, in one
 // transaction. A subscription matches when it is enabled, its event_types is empty or holds

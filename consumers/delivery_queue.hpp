@@ -26,6 +26,8 @@ struct DeliveryClaim {
   std::shared_ptr<const RetrySchedule> retry;
 };
 
+class FirstAttempts;
+
 // A claimed delivery, opened: what to POST and the secret to sign it with. When it cannot be
 // sent (its secret does not decrypt), `error` says why and it counts as a failed attempt.
 struct DueDelivery {
@@ -39,6 +41,16 @@ struct DueDelivery {
   std::string signing_key;
   std::string traceparent;  // sent as the traceparent header when set
   std::string error;
+  // Set for a first attempt sent before its delivery is written (consumers/first_attempts.hpp):
+  // its result goes there until the delivery is.
+  std::shared_ptr<FirstAttempts> first;
+};
+
+// An attempt that has finished, before its outcome is decided.
+struct FinishedAttempt {
+  DeliveryClaim claim;
+  TimePoint attempted_at;
+  WebhookResponse response;
 };
 
 struct DeliveryResult {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "consumers/delivery_outcome.hpp"
+#include "consumers/first_attempts.hpp"
 #include "consumers/signed_request.hpp"
 
 namespace keyflow {
@@ -23,27 +24,25 @@ std::chrono::milliseconds lease_length(const SenderOptions& o) {
 // What the sending thread and the client's completion handlers share. Everything but the
 // constants is guarded by mutex; nothing is sent while it is held.
 struct DeliverySender::State {
-  struct Finished {
-    DeliveryClaim claim;
-    TimePoint attempted_at;
-    WebhookResponse response;
-  };
-
   State(WebhookClient& http, const Clock& time, const SenderOptions& options)
       : client(http),
         clock(time),
         user_agent(options.user_agent),
         // A claimed delivery is sent only while its lease outlasts the attempt.
-        min_lease_left(options.request_timeout + std::chrono::seconds(5)) {}
+        min_lease_left(options.request_timeout + std::chrono::seconds(5)),
+        max_in_flight(options.max_in_flight),
+        cap(options.max_in_flight_per_subscription) {}
 
   WebhookClient& client;
   const Clock& clock;
   const std::string user_agent;
   const std::chrono::milliseconds min_lease_left;
+  const std::size_t max_in_flight;
+  const std::size_t cap;  // per group
 
   std::mutex mutex;
   std::condition_variable_any changed;
-  std::vector<Finished> finished;  // to be recorded
+  std::vector<FinishedAttempt> finished;  // to be recorded
   bool woken = false;
   // Set when the sender stops: completions start nothing more.
   bool stopping = false;
@@ -54,6 +53,18 @@ struct DeliverySender::State {
   std::size_t ready_total = 0;
   // Claimed but not sent in time (their lease ran short): to hand back.
   std::vector<std::pair<std::string, TimePoint>> unsent;
+  // Leases of first attempts whose deliveries the fan-out wrote: the sending thread's now.
+  std::vector<std::pair<std::string, TimePoint>> adopted;
+
+  // Under mutex: a finished attempt, kept by its first-attempt batch or to be recorded here.
+  // Whether the sending thread has to be woken: it records what it finds here, and at
+  // shutdown it waits for the last attempt in flight. (A wake per first attempt would cost a
+  // thread switch each.)
+  bool finish(FinishedAttempt attempt, const std::shared_ptr<FirstAttempts>& first) {
+    if (first && first->take(attempt)) return stopping;
+    finished.push_back(std::move(attempt));
+    return true;
+  }
 
   // Under mutex: the group's next ready delivery, counted in flight.
   std::optional<DueDelivery> take_ready(const std::string& group) {
@@ -66,6 +77,37 @@ struct DeliverySender::State {
     ++in_flight_by_group[group];
     ++in_flight_total;
     return due;
+  }
+
+  // Under mutex: ready deliveries that fit under the caps, counted in flight.
+  std::vector<DueDelivery> take_startable() {
+    std::vector<DueDelivery> starting;
+    for (auto it = ready.begin(); it != ready.end() && in_flight_total < max_in_flight;) {
+      const auto group = it++->first;  // take_ready may erase it
+      for (;;) {
+        const auto held = in_flight_by_group.find(group);
+        if (in_flight_total >= max_in_flight ||
+            (held != in_flight_by_group.end() && held->second >= cap)) {
+          break;
+        }
+        auto next = take_ready(group);
+        if (!next) break;
+        starting.push_back(std::move(*next));
+      }
+    }
+    return starting;
+  }
+
+  // Under mutex: what a slot that `group` gave back goes to: the group's next ready delivery,
+  // else any that fit (a first attempt's completion wakes no sending thread to do it).
+  std::vector<DueDelivery> take_after(const std::string& group) {
+    std::vector<DueDelivery> next;
+    if (stopping) return next;
+    if (auto due = take_ready(group)) {
+      next.push_back(std::move(*due));
+      return next;
+    }
+    return take_startable();
   }
 
   // Under mutex: a slot given back.
@@ -87,34 +129,39 @@ struct DeliverySender::State {
         self->free_slot(due.claim.group);
       } else if (auto request = signed_request(due, now, self->user_agent)) {
         self->client.post(std::move(*request),
-                          [self, claim = std::move(due.claim), now](WebhookResponse response) {
-                            std::optional<DueDelivery> next;
+                          [self, claim = std::move(due.claim), now,
+                           first = std::move(due.first)](WebhookResponse response) {
+                            std::vector<DueDelivery> next;
+                            bool wake = false;
                             {
                               std::lock_guard lock(self->mutex);
-                              self->finished.push_back({claim, now, std::move(response)});
+                              wake = self->finish({claim, now, std::move(response)}, first);
                               self->free_slot(claim.group);
-                              if (!self->stopping) next = self->take_ready(claim.group);
+                              next = self->take_after(claim.group);
                             }
-                            self->changed.notify_all();
-                            if (next) start(self, std::move(*next));
+                            if (wake) self->changed.notify_all();
+                            for (auto& ready_next : next)
+                              start(self, std::move(ready_next));
                           });
         return;
       } else {
         WebhookResponse response;
         response.error = "the signing secret is malformed";
         std::lock_guard lock(self->mutex);
-        self->finished.push_back({std::move(due.claim), now, std::move(response)});
+        self->finish({std::move(due.claim), now, std::move(response)}, due.first);
         self->free_slot(group);
       }
-      // Not sent: the slot goes to the group's next one right away.
-      std::optional<DueDelivery> next;
+      // Not sent: the slot goes to the next one right away.
+      std::vector<DueDelivery> next;
       {
         std::lock_guard lock(self->mutex);
-        if (!self->stopping) next = self->take_ready(group);
+        next = self->take_after(group);
       }
       self->changed.notify_all();
-      if (!next) return;
-      due = std::move(*next);
+      if (next.empty()) return;
+      for (std::size_t i = 1; i < next.size(); ++i)
+        start(self, std::move(next[i]));
+      due = std::move(next.front());
     }
   }
 };
@@ -163,6 +210,9 @@ std::size_t DeliverySender::dispatch_due() {
       held[group] += queued.size();
     held_total = state_->in_flight_total + state_->ready_total;
     unsent.swap(state_->unsent);
+    for (auto& [id, lease] : state_->adopted)
+      leases_[id] = lease;
+    state_->adopted.clear();
   }
   if (!unsent.empty()) {
     for (const auto& [id, lease] : unsent)
@@ -220,18 +270,7 @@ std::size_t DeliverySender::dispatch_due() {
       state_->ready[group].push_back(std::move(d));
       ++state_->ready_total;
     }
-    std::vector<std::string> groups;
-    for (const auto& [group, queued] : state_->ready)
-      groups.push_back(group);
-    for (const auto& group : groups) {
-      while (state_->in_flight_total < options_.max_in_flight) {
-        const auto it = state_->in_flight_by_group.find(group);
-        if (it != state_->in_flight_by_group.end() && it->second >= cap) break;
-        auto next = state_->take_ready(group);
-        if (!next) break;
-        starting.push_back(std::move(*next));
-      }
-    }
+    starting = state_->take_startable();
   }
   for (auto& d : starting)
     State::start(state_, std::move(d));
@@ -239,7 +278,7 @@ std::size_t DeliverySender::dispatch_due() {
 }
 
 std::size_t DeliverySender::record_finished() {
-  std::vector<State::Finished> batch;
+  std::vector<FinishedAttempt> batch;
   {
     std::lock_guard lock(state_->mutex);
     batch.swap(state_->finished);
@@ -248,11 +287,8 @@ std::size_t DeliverySender::record_finished() {
   const auto now = clock_.now();
   std::vector<DeliveryResult> results;
   results.reserve(batch.size());
-  for (const auto& f : batch) {
-    const auto& schedule = f.claim.retry ? *f.claim.retry : schedule_;
-    results.push_back({f.claim, f.attempted_at, f.response,
-                       decide_outcome(f.response, f.claim.attempt, now, schedule, jitter())});
-  }
+  for (const auto& f : batch)
+    results.push_back(decide(f, now));
   try {
     queue_.record(results, now);
   } catch (...) {
@@ -263,12 +299,27 @@ std::size_t DeliverySender::record_finished() {
     state_->finished = std::move(batch);
     throw;
   }
-  if (options_.metrics) options_.metrics->record(results);
-  for (const auto& result : results) {
+  for (const auto& result : results)
     leases_.erase(result.claim.delivery_id);
+  recorded(results);
+  return batch.size();
+}
+
+DeliveryResult DeliverySender::decide(const FinishedAttempt& f, TimePoint now) const {
+  const auto& schedule = f.claim.retry ? *f.claim.retry : schedule_;
+  return {f.claim, f.attempted_at, f.response,
+          decide_outcome(f.response, f.claim.attempt, now, schedule, jitter())};
+}
+
+void DeliverySender::recorded(const std::vector<DeliveryResult>& results) const {
+  if (options_.metrics) options_.metrics->record(results);
+  const bool debug = spdlog::should_log(spdlog::level::debug);
+  for (const auto& result : results) {
+    const bool dead = result.outcome.status == "dead";
+    if (!dead && !debug) continue;
     const auto& r = result.response;
     const auto what = r.error.empty() ? "HTTP " + std::to_string(r.status_code) : r.error;
-    if (result.outcome.status == "dead") {
+    if (dead) {
       spdlog::warn("{}: {} is dead after {} attempts (last: {})", queue_.name(),
                    result.claim.delivery_id, result.claim.attempt, what);
     } else {
@@ -276,7 +327,44 @@ std::size_t DeliverySender::record_finished() {
                     result.claim.attempt, what, r.latency.count(), result.outcome.status);
     }
   }
-  return batch.size();
+}
+
+std::size_t DeliverySender::held(const std::string& group) const {
+  std::lock_guard lock(state_->mutex);
+  std::size_t n = 0;
+  if (const auto it = state_->in_flight_by_group.find(group);
+      it != state_->in_flight_by_group.end())
+    n += it->second;
+  if (const auto it = state_->ready.find(group); it != state_->ready.end()) n += it->second.size();
+  return n;
+}
+
+void DeliverySender::send_first(std::vector<DueDelivery> deliveries) {
+  std::vector<DueDelivery> starting;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping) return;  // never sent: written leased, retried after the lease
+    for (auto& d : deliveries) {
+      const auto group = d.claim.group;
+      state_->ready[group].push_back(std::move(d));
+      ++state_->ready_total;
+    }
+    starting = state_->take_startable();
+  }
+  for (auto& d : starting)
+    State::start(state_, std::move(d));
+}
+
+void DeliverySender::adopt(std::vector<FinishedAttempt> late,
+                           std::vector<std::pair<std::string, TimePoint>> leases) {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->adopted.insert(state_->adopted.end(), std::make_move_iterator(leases.begin()),
+                           std::make_move_iterator(leases.end()));
+    state_->finished.insert(state_->finished.end(), std::make_move_iterator(late.begin()),
+                            std::make_move_iterator(late.end()));
+  }
+  state_->changed.notify_all();
 }
 
 void DeliverySender::wait(std::stop_token& stop, std::chrono::milliseconds timeout) {
@@ -323,6 +411,9 @@ void DeliverySender::drain() {
     state_->stopping = true;
     state_->ready.clear();
     state_->ready_total = 0;
+    for (auto& [id, lease] : state_->adopted)
+      leases_[id] = lease;
+    state_->adopted.clear();
   }
   const auto until = std::chrono::steady_clock::now() + options_.shutdown_grace;
   for (;;) {
@@ -334,7 +425,9 @@ void DeliverySender::drain() {
     }
     std::unique_lock lock(state_->mutex);
     if (state_->in_flight_total == 0 && state_->finished.empty()) break;
-    if (!state_->changed.wait_until(lock, until, [&] { return !state_->finished.empty(); })) {
+    if (!state_->changed.wait_until(lock, until, [&] {
+          return !state_->finished.empty() || state_->in_flight_total == 0;
+        })) {
       break;
     }
   }

@@ -79,6 +79,21 @@ class DeliverySender {
   // attempts are kept for the next call then.
   std::size_t record_finished();
 
+  // First attempts of deliveries not written yet (FirstAttemptFanout): each carries its
+  // FirstAttempts and a lease its row will be written with. They wait their turn under the
+  // same caps as claimed ones. Any thread.
+  void send_first(std::vector<DueDelivery> deliveries);
+  // The fan-out wrote their deliveries: these attempts, finished meanwhile, are recorded here,
+  // and these leases handed back at shutdown as the sender's own. Any thread.
+  void adopt(std::vector<FinishedAttempt> late,
+             std::vector<std::pair<std::string, TimePoint>> leases);
+  // How many deliveries of the group are in flight or waiting for a slot. Any thread.
+  std::size_t held(const std::string& group) const;
+  // An attempt's outcome by the retry schedule (the claim's own, else the sender's).
+  DeliveryResult decide(const FinishedAttempt& attempt, TimePoint now) const;
+  // Counts and logs attempts that are recorded.
+  void recorded(const std::vector<DeliveryResult>& results) const;
+
  private:
   struct State;
 

@@ -23,7 +23,8 @@ std::optional<WebhookRequest> signed_request(DueDelivery& due, TimePoint now,
     if (!due.signing_key.empty()) {
       signature += " " + sign_ed25519(due.signing_key, id, timestamp, due.body);
     }
-  } catch (const std::invalid_argument&) {
+  } catch (const std::exception&) {
+    // A secret that is not base64 (or, never seen, a crypto library without HMAC).
     signature.clear();
   }
   sodium_memzero(due.secret.data(), due.secret.size());

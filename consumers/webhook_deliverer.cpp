@@ -1,6 +1,7 @@
 #include "consumers/webhook_deliverer.hpp"
 
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -11,9 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include "consumers/cloud_event.hpp"
-#include "consumers/delivery_fanout.hpp"
 #include "consumers/delivery_retention.hpp"
 #include "consumers/delivery_sender.hpp"
+#include "consumers/first_attempt_fanout.hpp"
 #include "consumers/kafka_consumer.hpp"
 #include "consumers/webhook_backlog_gauges.hpp"
 #include "consumers/webhook_client.hpp"
@@ -30,51 +31,98 @@ constexpr std::chrono::milliseconds kPollTimeout{200};
 // enough that one transaction stays small.
 constexpr std::size_t kMaxBatch = 1000;
 
-// Fans a batch of events out, retrying while the database is unreachable: the offsets must not
-// move past events whose deliveries are not written. False when stopped first.
-bool fan_out_durably(DeliveryFanout& fanout, const std::vector<CloudEvent>& events,
-                     std::stop_token& stop) {
+// Runs step until it succeeds, retrying while the database is unreachable: the offsets must
+// not move past events whose deliveries are not written. False when stopped first.
+template <class Step>
+bool durably(const char* what, const std::vector<CloudEvent>& events, std::stop_token& stop,
+             Step&& step) {
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
   for (;;) {
     try {
-      const auto result = fanout.fan_out(events);
-      spdlog::debug("deliver: {} events -> {} new deliveries of {} matches", events.size(),
-                    result.created, result.matched);
+      step();
       return true;
     } catch (const std::exception& e) {
       const auto delay = backoff.next();
-      spdlog::warn("deliver: fan-out of {} events (the first {}) failed, retrying in {} ms: {}",
+      spdlog::warn("deliver: {} of {} events (the first {}) failed, retrying in {} ms: {}", what,
                    events.size(), events.front().id, delay.count(), e.what());
       if (!sleep_unless_stopped(stop, delay)) return false;
     }
   }
 }
 
-void consume(KafkaConsumer& consumer, DeliveryFanout& fanout, DeliverySender& sender,
-             std::stop_token stop) {
+// A batch of messages whose events' first attempts are on their way.
+struct StartedBatch {
+  std::vector<KafkaMessage> messages;
+  std::vector<CloudEvent> events;
+  std::shared_ptr<FirstAttemptFanout::Batch> batch;  // null when no event parsed
+};
+
+std::vector<CloudEvent> parse_events(const std::vector<KafkaMessage>& messages) {
+  std::vector<CloudEvent> events;
+  events.reserve(messages.size());
+  for (const auto& message : messages) {
+    std::string error;
+    if (auto event = parse_cloud_event(message, error)) {
+      events.push_back(std::move(*event));
+    } else {
+      // A message that can never be delivered must not block its partition.
+      spdlog::error("deliver: skipping {}[{}]@{}: {}", message.topic, message.partition,
+                    message.offset, error);
+    }
+  }
+  return events;
+}
+
+// Writes the batch's deliveries and commits its offsets. False when stopped first (the
+// offsets stay: its events are consumed again, and their first attempts sent again under the
+// same webhook-ids).
+bool finish(KafkaConsumer& consumer, FirstAttemptFanout& fanout, StartedBatch& started,
+            std::stop_token& stop) {
+  if (started.batch) {
+    FirstAttemptFanout::Result result;
+    if (!durably("the fan-out", started.events, stop,
+                 [&] { result = fanout.finish(*started.batch); })) {
+      return false;
+    }
+    spdlog::debug("deliver: {} events -> {} new deliveries of {} matches, {} sent at once",
+                  started.events.size(), result.written, result.matched, result.sent);
+  }
+  if (const auto ec = consumer.commit(started.messages)) {
+    // The deliveries exist; consuming the events again will find them and add nothing.
+    spdlog::warn("deliver: commit of {} messages failed: {}", started.messages.size(),
+                 ec.message());
+  }
+  return true;
+}
+
+// Two batches at a time: the next one's first attempts are sent while the last one's are
+// written, and offsets are committed in the order the batches were consumed.
+void consume(KafkaConsumer& consumer, FirstAttemptFanout& fanout, std::stop_token stop) {
+  std::deque<StartedBatch> started;
   while (!stop.stop_requested()) {
-    const auto batch = consumer.poll_batch(kMaxBatch, kPollTimeout);
-    if (batch.empty()) continue;
-    std::vector<CloudEvent> events;
-    events.reserve(batch.size());
-    for (const auto& message : batch) {
-      std::string error;
-      if (auto event = parse_cloud_event(message, error)) {
-        events.push_back(std::move(*event));
-      } else {
-        // A message that can never be delivered must not block its partition.
-        spdlog::error("deliver: skipping {}[{}]@{}: {}", message.topic, message.partition,
-                      message.offset, error);
+    auto messages = consumer.poll_batch(
+        kMaxBatch, started.empty() ? kPollTimeout : std::chrono::milliseconds(0));
+    const bool polled = !messages.empty();
+    if (polled) {
+      StartedBatch next{std::move(messages), {}, nullptr};
+      next.events = parse_events(next.messages);
+      if (!next.events.empty() && !durably("the fan-out", next.events, stop,
+                                           [&] { next.batch = fanout.start(next.events); })) {
+        break;
       }
+      started.push_back(std::move(next));
     }
-    if (!events.empty()) {
-      if (!fan_out_durably(fanout, events, stop)) return;
-      sender.wake();
+    if (started.empty()) continue;
+    auto& oldest = started.front();
+    if (!polled || started.size() >= 2 || (oldest.batch && fanout.finished(*oldest.batch))) {
+      if (!finish(consumer, fanout, oldest, stop)) return;
+      started.pop_front();
     }
-    if (const auto ec = consumer.commit(batch)) {
-      // The deliveries exist; consuming the events again will find them and add nothing.
-      spdlog::warn("deliver: commit of {} messages failed: {}", batch.size(), ec.message());
-    }
+  }
+  // Stopping: what was sent is written, in one try each (the sender records what finishes
+  // later, or hands its lease back).
+  for (auto& batch : started) {
+    if (!finish(consumer, fanout, batch, stop)) return;
   }
 }
 
@@ -127,11 +175,15 @@ void WebhookDeliverer::run(std::stop_token stop) {
     if (metrics_) sender_options.metrics = &*metrics_;
     WebhookDeliveryQueue queue(pool_, keyring_, options_.disable_after);
     DeliverySender sender(queue, client, clock_, sender_options);
-    DeliveryFanout fanout(pool_, clock_);
+    FirstAttemptFanout::Options fanout_options;
+    fanout_options.lease = options_.request_timeout + std::chrono::seconds(30);
+    fanout_options.disable_after = options_.disable_after;
+    FirstAttemptFanout fanout(pool_, keyring_, sender, clock_, fanout_options);
 
-    // The sender stops with the caller, and also when consuming fails.
+    // The sender stops once consuming has stopped (asked to, or failing): not before, because
+    // the batches consuming writes on its way out hand their attempts still in flight to the
+    // sender, which records them or hands their leases back.
     std::stop_source sending_stop;
-    std::stop_callback forward(stop, [&sending_stop] { sending_stop.request_stop(); });
     std::thread sending([&sender, token = sending_stop.get_token()] {
       try {
         sender.run(token);
@@ -156,7 +208,7 @@ void WebhookDeliverer::run(std::stop_token stop) {
     spdlog::info("deliver: consuming {} as group {}", fmt::join(options_.topics, ","),
                  options_.group_id);
     try {
-      consume(consumer, fanout, sender, stop);
+      consume(consumer, fanout, stop);
     } catch (...) {
       failure = std::current_exception();
     }

@@ -10,9 +10,7 @@
 #include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
-namespace {
 
-// The subscription's schedule as the sender uses it; the service let only valid ones in.
 std::shared_ptr<const RetrySchedule> retry_schedule_of(const std::vector<int>& seconds) {
   RetrySchedule::Delays delays;
   for (const int s : seconds)
@@ -23,8 +21,6 @@ std::shared_ptr<const RetrySchedule> retry_schedule_of(const std::vector<int>& s
     return nullptr;
   }
 }
-
-}  // namespace
 
 DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lease_until) {
   DueDelivery d;

@@ -33,6 +33,10 @@ class WebhookDeliveryQueue final : public DeliveryQueue {
   std::chrono::seconds disable_after_;
 };
 
+// A subscription's own retry schedule (seconds) as the sender uses it; null when invalid (the
+// service lets only valid ones in).
+std::shared_ptr<const RetrySchedule> retry_schedule_of(const std::vector<int>& seconds);
+
 // A claimed row, its secrets opened; `error` says why it cannot be signed when one does not
 // open.
 DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lease_until);

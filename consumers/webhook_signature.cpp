@@ -1,10 +1,14 @@
 #include "consumers/webhook_signature.hpp"
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include "engine/core/encoding.hpp"
@@ -14,32 +18,42 @@ namespace {
 
 constexpr std::string_view kSecretPrefix = "whsec_";
 constexpr std::string_view kVersionPrefix = "v1,";
+constexpr std::size_t kHmacBytes = 32;
 
 std::optional<Bytes> secret_key(std::string_view secret) {
   if (secret.starts_with(kSecretPrefix)) secret.remove_prefix(kSecretPrefix.size());
   return base64_decode(secret);
 }
 
-std::array<std::uint8_t, crypto_auth_hmacsha256_BYTES> hmac(const Bytes& key,
-                                                            std::string_view msg_id,
-                                                            std::int64_t timestamp,
-                                                            std::string_view body) {
-  // The generic init takes a key of any length; crypto_auth_hmacsha256() wants exactly 32 bytes.
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, key.data(), key.size());
+// HMAC-SHA256 by OpenSSL, whose SHA-256 uses the CPU's SHA extensions: several times faster
+// than libsodium's portable one over a webhook body, and a delivery signs one per attempt. One
+// context per thread, its digest set once; each call keys it afresh.
+std::array<std::uint8_t, kHmacBytes> hmac(const Bytes& key, std::string_view msg_id,
+                                          std::int64_t timestamp, std::string_view body) {
+  using Context = std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)>;
+  thread_local const Context context = [] {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+    Context ctx(mac ? EVP_MAC_CTX_new(mac) : nullptr, &EVP_MAC_CTX_free);
+    EVP_MAC_free(mac);  // the context keeps its own reference
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (ctx && EVP_MAC_CTX_set_params(ctx.get(), params) != 1) ctx.reset();
+    return ctx;
+  }();
+  if (!context || EVP_MAC_init(context.get(), key.data(), key.size(), nullptr) != 1) {
+    throw std::runtime_error("HMAC-SHA256 is not available from OpenSSL");
+  }
   const std::string ts = std::to_string(timestamp);
-  const auto update = [&](std::string_view part) {
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()),
-                                  part.size());
-  };
-  update(msg_id);
-  update(".");
-  update(ts);
-  update(".");
-  update(body);
-  std::array<std::uint8_t, crypto_auth_hmacsha256_BYTES> mac{};
-  crypto_auth_hmacsha256_final(&state, mac.data());
-  sodium_memzero(&state, sizeof state);
+  for (const std::string_view part :
+       {msg_id, std::string_view("."), std::string_view(ts), std::string_view("."), body}) {
+    EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  }
+  std::array<std::uint8_t, kHmacBytes> mac{};
+  std::size_t length = 0;
+  if (EVP_MAC_final(context.get(), mac.data(), &length, mac.size()) != 1 || length != mac.size()) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
   return mac;
 }
 

@@ -61,18 +61,42 @@ std::optional<std::string> int_array_param(const std::optional<std::vector<int>>
 }
 
 std::string text_array_literal(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
+  ArrayLiteral array;
+  for (const auto& item : items)
+    array.add(item);
+  return array.str();
+}
+
+void ArrayLiteral::separate() {
+  if (out_.size() > 1) out_ += ',';
+}
+
+void ArrayLiteral::add(std::string_view item) {
+  separate();
+  out_ += '"';
+  for (char c : item) {
+    if (c == '"' || c == '\\') out_ += '\\';
+    out_ += c;
   }
-  out += '}';
-  return out;
+  out_ += '"';
+}
+
+void ArrayLiteral::add_optional(const std::optional<std::string>& item) {
+  if (item) {
+    add(std::string_view(*item));
+  } else {
+    add_null();
+  }
+}
+
+void ArrayLiteral::add_optional(const std::optional<int>& item) {
+  separate();
+  out_ += item ? std::to_string(*item) : std::string("NULL");
+}
+
+void ArrayLiteral::add_null() {
+  separate();
+  out_ += "NULL";
 }
 
 std::string sql_timestamp(TimePoint t) {

@@ -24,6 +24,23 @@ std::vector<int> json_int_array(const pqxx::field& f);             // from array
 // A text[] literal ({"a","b"}) with every element quoted and escaped.
 std::string text_array_literal(const std::vector<std::string>& items);
 
+// An array literal built an element at a time, each quoted and escaped, or NULL: a column of
+// rows sent as one parameter and read back with unnest(), which PostgreSQL parses several
+// times faster than the same rows as jsonb.
+class ArrayLiteral {
+ public:
+  explicit ArrayLiteral(std::size_t reserve = 0) { out_.reserve(reserve + 2); }
+  void add(std::string_view item);
+  void add_optional(const std::optional<std::string>& item);
+  void add_optional(const std::optional<int>& item);
+  void add_null();
+  std::string str() const { return out_ + '}'; }
+
+ private:
+  void separate();
+  std::string out_ = "{";
+};
+
 // A timestamptz parameter at PostgreSQL's own precision (microseconds), so values read back
 // compare equal to what was written.
 std::string sql_timestamp(TimePoint t);

@@ -7,27 +7,162 @@
 
 namespace keyflow {
 
+namespace {
+
+std::optional<Bytes> optional_bytes(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  const pqxx::binarystring b(f);
+  return Bytes(b.data(), b.data() + b.size());
+}
+
+// The condition on webhook_subscriptions (alias s) that an event of type $1 in organization $2
+// and project $3 matches. Compared as text so that a malformed id in the event matches
+// nothing instead of failing the cast (and with it, forever, the event).
+constexpr const char* kMatchesEvent =
+    " s.status = 'enabled'"
+    "   AND (cardinality(s.event_types) = 0 OR EXISTS ("
+    "     SELECT 1 FROM unnest(s.event_types) AS t"
+    "      WHERE t = $1 OR (t LIKE '%.*' AND starts_with($1, left(t, -1)))))"
+    "   AND (s.organization_id IS NULL OR s.organization_id::text = $2)"
+    "   AND (s.project_id IS NULL OR s.project_id::text = $3)";
+
+}  // namespace
+
 std::vector<std::string> WebhookDeliveryStore::matching_subscriptions(
     pqxx::work& txn, const std::string& event_type,
     const std::optional<std::string>& organization_id,
     const std::optional<std::string>& project_id) {
-  // Compared as text so that a malformed id in the event matches nothing instead of failing
-  // the cast (and with it, forever, the event).
-  const auto rows = txn.exec_params(
-      "SELECT id::text FROM webhook_subscriptions"
-      " WHERE status = 'enabled'"
-      "   AND (cardinality(event_types) = 0 OR EXISTS ("
-      "     SELECT 1 FROM unnest(event_types) AS t"
-      "      WHERE t = $1 OR (t LIKE '%.*' AND starts_with($1, left(t, -1)))))"
-      "   AND (organization_id IS NULL OR organization_id::text = $2)"
-      "   AND (project_id IS NULL OR project_id::text = $3)"
-      " ORDER BY id",
-      event_type, organization_id, project_id);
+  const auto rows =
+      txn.exec_params(std::string("SELECT s.id::text FROM webhook_subscriptions s WHERE") +
+                          kMatchesEvent + " ORDER BY s.id",
+                      event_type, organization_id, project_id);
   std::vector<std::string> ids;
   ids.reserve(rows.size());
   for (const auto& row : rows)
     ids.emplace_back(row[0].c_str());
   return ids;
+}
+
+std::vector<SubscriptionTarget> WebhookDeliveryStore::matching_targets(
+    pqxx::work& txn, const std::string& event_type,
+    const std::optional<std::string>& organization_id, const std::optional<std::string>& project_id,
+    TimePoint now) {
+  const auto rows =
+      txn.exec_params(std::string("SELECT s.id::text, s.url, s.secret_sealed,"
+                                  "  CASE WHEN s.previous_secret_expires_at > $4::timestamptz"
+                                  "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
+                                  "  array_to_json(s.retry_schedule)::text, s.rate_limit"
+                                  " FROM webhook_subscriptions s WHERE") +
+                          kMatchesEvent + " ORDER BY s.id",
+                      event_type, organization_id, project_id, sql_timestamp(now));
+  std::vector<SubscriptionTarget> targets;
+  targets.reserve(rows.size());
+  for (const auto& row : rows) {
+    const pqxx::binarystring sealed(row[2]);
+    targets.push_back({.id = row[0].c_str(),
+                       .url = row[1].c_str(),
+                       .secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size()),
+                       .previous_secret_sealed = optional_bytes(row[3]),
+                       .signing_key_sealed = optional_bytes(row[4]),
+                       .retry_schedule = row[5].is_null() ? std::nullopt
+                                                          : std::optional<std::vector<int>>(
+                                                                json_int_array(row[5])),
+                       .rate_limit = optional_int(row[6])});
+  }
+  return targets;
+}
+
+std::vector<std::string> WebhookDeliveryStore::existing(pqxx::work& txn,
+                                                        const std::vector<std::string>& ids) {
+  std::vector<std::string> found;
+  if (ids.empty()) return found;
+  const auto rows = txn.exec_params(
+      "SELECT d.id FROM unnest($1::text[]) AS p (id) JOIN webhook_deliveries d ON d.id = p.id",
+      text_array_literal(ids));
+  found.reserve(rows.size());
+  for (const auto& row : rows)
+    found.emplace_back(row[0].c_str());
+  return found;
+}
+
+std::vector<std::string> WebhookDeliveryStore::insert_fanned_out(
+    pqxx::work& txn, const std::vector<FannedOutDelivery>& rows, TimePoint at) {
+  std::vector<std::string> written;
+  if (rows.empty()) return written;
+  // A column a parameter: arrays parse several times faster than the rows as jsonb, and the
+  // bodies are most of the bytes.
+  std::size_t body_bytes = 0;
+  for (const auto& row : rows)
+    body_bytes += row.delivery.body.size() + 16;
+  ArrayLiteral id, subscription, event, type, body(body_bytes), traceparent, status, next_at,
+      locked_until, attempted_at, status_code, latency, error, response;
+  for (const auto& row : rows) {
+    const auto& d = row.delivery;
+    id.add(d.id);
+    subscription.add(d.subscription_id);
+    event.add(d.event_id);
+    type.add(d.event_type);
+    body.add(d.body);
+    if (d.traceparent.empty()) {
+      traceparent.add_null();
+    } else {
+      traceparent.add(d.traceparent);
+    }
+    if (const auto& a = row.attempt) {
+      status.add(a->status);
+      next_at.add(sql_timestamp(a->next_attempt_at));
+      locked_until.add_null();
+      attempted_at.add(sql_timestamp(a->attempted_at));
+      status_code.add_optional(a->status_code);
+      latency.add_optional(a->latency_ms);
+      error.add_optional(a->error);
+      response.add_optional(a->response_body);
+    } else {
+      status.add("pending");
+      next_at.add(sql_timestamp(at));
+      if (row.lease_until) {
+        locked_until.add(sql_timestamp(*row.lease_until));
+      } else {
+        locked_until.add_null();
+      }
+      attempted_at.add_null();
+      status_code.add_null();
+      latency.add_null();
+      error.add_null();
+      response.add_null();
+    }
+  }
+  // The attempts join the deliveries this statement inserted, so that an event consumed again
+  // records nothing twice; their foreign key is checked at the statement's end.
+  const auto result = txn.exec_params(
+      "WITH r AS MATERIALIZED ("
+      "  SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::text[],"
+      "   $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],"
+      "   $11::integer[], $12::integer[], $13::text[], $14::text[])"
+      "   AS r(id, subscription_id, event_id, event_type, body, traceparent, status,"
+      "    next_attempt_at, locked_until, attempted_at, status_code, latency_ms, error,"
+      "    response_body)),"
+      " inserted AS ("
+      "  INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, body,"
+      "   traceparent, status, attempts, next_attempt_at, locked_until, last_status_code,"
+      "   last_error, created_at, updated_at)"
+      "  SELECT id, subscription_id, event_id, event_type, body, traceparent, status,"
+      "   CASE WHEN attempted_at IS NULL THEN 0 ELSE 1 END, next_attempt_at, locked_until,"
+      "   status_code, error, $15::timestamptz, $15::timestamptz FROM r"
+      "  ON CONFLICT DO NOTHING RETURNING id),"
+      " attempts AS ("
+      "  INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms,"
+      "   error, response_body)"
+      "  SELECT r.id, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_body"
+      "   FROM r JOIN inserted USING (id) WHERE r.attempted_at IS NOT NULL)"
+      " SELECT id FROM inserted",
+      id.str(), subscription.str(), event.str(), type.str(), body.str(), traceparent.str(),
+      status.str(), next_at.str(), locked_until.str(), attempted_at.str(), status_code.str(),
+      latency.str(), error.str(), response.str(), sql_timestamp(at));
+  written.reserve(result.size());
+  for (const auto& row : result)
+    written.emplace_back(row[0].c_str());
+  return written;
 }
 
 std::size_t WebhookDeliveryStore::insert(pqxx::work& txn,
@@ -89,12 +224,6 @@ constexpr const char* kSendingColumns =
     "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
     "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
     "  array_to_json(s.retry_schedule)::text, d.traceparent";
-
-std::optional<Bytes> optional_bytes(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  const pqxx::binarystring b(f);
-  return Bytes(b.data(), b.data() + b.size());
-}
 
 DueWebhookDelivery sending_row(const pqxx::row& row) {
   const pqxx::binarystring sealed(row[5]);

@@ -39,6 +39,26 @@ struct DueWebhookDelivery {
   std::string traceparent;                         // empty for none
 };
 
+// An enabled subscription an event goes to, with what sending to it takes (secrets sealed).
+struct SubscriptionTarget {
+  std::string id;
+  std::string url;
+  Bytes secret_sealed;
+  std::optional<Bytes> previous_secret_sealed;     // while a secret rotation overlaps
+  std::optional<Bytes> signing_key_sealed;         // the Ed25519 secret key, when it has one
+  std::optional<std::vector<int>> retry_schedule;  // the subscription's own, in seconds
+  std::optional<int> rate_limit;                   // attempts a second, when limited
+};
+
+// A delivery written once the fan-out has tried it: with its first attempt and that attempt's
+// outcome when it has finished, else leased to the sender that is still trying it, else
+// simply pending.
+struct FannedOutDelivery {
+  NewWebhookDelivery delivery;
+  std::optional<DeliveryAttempt> attempt;  // status and next_attempt_at are the outcome's
+  std::optional<TimePoint> lease_until;    // without an attempt: in flight until then
+};
+
 // SQL for webhook_deliveries and webhook_attempts (schemas/sql/001_initial.sql), and nothing
 // else; inside the caller's transaction.
 class WebhookDeliveryStore {
@@ -50,6 +70,22 @@ class WebhookDeliveryStore {
       pqxx::work& txn, const std::string& event_type,
       const std::optional<std::string>& organization_id,
       const std::optional<std::string>& project_id);
+
+  // The same, with what sending takes: for first attempts sent before the delivery is written.
+  static std::vector<SubscriptionTarget> matching_targets(
+      pqxx::work& txn, const std::string& event_type,
+      const std::optional<std::string>& organization_id,
+      const std::optional<std::string>& project_id, TimePoint now);
+
+  // The ids among `ids` that have a delivery already (an event consumed again).
+  static std::vector<std::string> existing(pqxx::work& txn, const std::vector<std::string>& ids);
+
+  // The deliveries and the attempts of those tried, in one statement; a delivery already
+  // recorded for its (subscription, event) or id is left as it is, and its attempt is not
+  // recorded. Returns the ids written.
+  static std::vector<std::string> insert_fanned_out(pqxx::work& txn,
+                                                    const std::vector<FannedOutDelivery>& rows,
+                                                    TimePoint at);
 
   // In one statement; a delivery already recorded for its (subscription, event) is left as it
   // is. Returns how many were new.

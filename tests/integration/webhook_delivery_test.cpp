@@ -828,3 +828,78 @@ TEST_F(WebhookDeliveryTest, AnEd25519SubscriptionsDeliveriesCarryAVerifiableV1aS
 
 }  // namespace
 }  // namespace keyflow
+
+namespace keyflow {
+namespace {
+
+// A receiver that answers at once: the delivery is written once, already in its outcome, in the
+// transaction that records its attempt (the same xmin), never inserted pending and updated.
+TEST_F(WebhookDeliveryTest, AFirstAttemptIsWrittenOnceInItsOutcome) {
+  const auto subscription = subscribe(receiver.url());
+  const auto event = publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 10s));
+  EXPECT_EQ(text("SELECT d.xmin = a.xmin FROM webhook_deliveries d"
+                 " JOIN webhook_attempts a ON a.delivery_id = d.id"),
+            "t");
+  EXPECT_EQ(count("SELECT attempts FROM webhook_deliveries"), 1);
+  EXPECT_EQ(text("SELECT locked_until FROM webhook_deliveries"), "<null>");
+  // The webhook-id is the pair's: a first attempt sent again after a crash, before its row was
+  // written, carries the same one.
+  const auto id = receiver.requests().at(0).header("webhook-id");
+  EXPECT_EQ(id, delivery_id_for(subscription.id, event.id));
+  EXPECT_EQ(text("SELECT id FROM webhook_deliveries"), id);
+  expect_nothing_more_than(1);
+}
+
+// An attempt that outlasts the fan-out's wait: its delivery is written leased, so that the
+// Kafka offset can move on, and the attempt is recorded against that lease when it finishes.
+TEST_F(WebhookDeliveryTest, AFirstAttemptStillRunningIsWrittenLeasedAndRecordedWhenItEnds) {
+  receiver.set_delay(2500ms);
+  subscribe(receiver.url());
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  ASSERT_TRUE(
+      eventually([&] { return count("SELECT count(*) FROM webhook_deliveries") == 1; }, 10s));
+  EXPECT_EQ(text("SELECT status || ' ' || attempts || ' ' || (locked_until IS NOT NULL)"
+                 " FROM webhook_deliveries"),
+            "pending 0 true");
+  ASSERT_TRUE(eventually(
+      [&] { return text("SELECT status FROM webhook_deliveries") == "succeeded"; }, 10s));
+  EXPECT_EQ(count("SELECT attempts FROM webhook_deliveries"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_attempts WHERE status_code = 200"), 1);
+  EXPECT_EQ(text("SELECT locked_until FROM webhook_deliveries"), "<null>");
+  expect_nothing_more_than(1);
+}
+
+// One event to many subscriptions under a small global cap: each finished attempt starts the
+// next subscription's, without waiting for the sender's next poll.
+TEST_F(WebhookDeliveryTest, AFinishedAttemptHandsItsSlotToAnotherSubscription) {
+  constexpr int kSubscriptions = 40;
+  for (int i = 0; i < kSubscriptions; ++i)
+    subscribe(receiver.url("/" + std::to_string(i)));
+  publish();
+  auto o = options();
+  o.max_in_flight = 2;
+  o.poll_interval = 30s;
+  RunningDeliverer deliverer(o, master_key, clock);
+
+  ASSERT_TRUE(receiver.wait_for(1, 30s));
+  const auto first = SteadyClock::now();
+  ASSERT_TRUE(receiver.wait_for(kSubscriptions, 10s)) << receiver.count();
+  EXPECT_LT(SteadyClock::now() - first, 5s);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count("SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'") ==
+               kSubscriptions;
+      },
+      10s));
+}
+
+}  // namespace
+}  // namespace keyflow
