@@ -35,7 +35,7 @@ class FirstAttemptFanout {
     // First attempts sent at once per batch, and waiting per subscription at most; the rest
     // are written pending, for the sender to claim.
     std::size_t max_per_batch = 2000;
-    std::size_t max_held_per_subscription = 2000;
+    std::size_t max_held_per_subscription = 3000;
     // The lease the deliveries still being sent are written with; the sender's.
     std::chrono::milliseconds lease{60000};
     std::chrono::seconds disable_after{std::chrono::hours(24 * 5)};

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -73,35 +74,51 @@ std::vector<CloudEvent> parse_events(const std::vector<KafkaMessage>& messages) 
   return events;
 }
 
-// Writes the batch's deliveries and commits its offsets. False when stopped first (the
-// offsets stay: its events are consumed again, and their first attempts sent again under the
-// same webhook-ids).
-bool finish(KafkaConsumer& consumer, FirstAttemptFanout& fanout, StartedBatch& started,
-            std::stop_token& stop) {
-  if (started.batch) {
-    FirstAttemptFanout::Result result;
-    if (!durably("the fan-out", started.events, stop,
-                 [&] { result = fanout.finish(*started.batch); })) {
-      return false;
-    }
-    spdlog::debug("deliver: {} events -> {} new deliveries of {} matches, {} sent at once",
-                  started.events.size(), result.written, result.matched, result.sent);
+// Writes the batch's deliveries. False when stopped first (then its offsets stay: its events
+// are consumed again, and their first attempts sent again under the same webhook-ids).
+bool write(FirstAttemptFanout& fanout, StartedBatch& started, std::stop_token stop) {
+  if (!started.batch) return true;
+  FirstAttemptFanout::Result result;
+  if (!durably("the fan-out", started.events, stop,
+               [&] { result = fanout.finish(*started.batch); })) {
+    return false;
   }
-  if (const auto ec = consumer.commit(started.messages)) {
-    // The deliveries exist; consuming the events again will find them and add nothing.
-    spdlog::warn("deliver: commit of {} messages failed: {}", started.messages.size(),
-                 ec.message());
-  }
+  spdlog::debug("deliver: {} events -> {} new deliveries of {} matches, {} sent at once",
+                started.events.size(), result.written, result.matched, result.sent);
   return true;
 }
 
-// Two batches at a time: the next one's first attempts are sent while the last one's are
-// written, and offsets are committed in the order the batches were consumed.
+void commit(KafkaConsumer& consumer, const std::vector<KafkaMessage>& messages) {
+  if (const auto ec = consumer.commit(messages)) {
+    // The deliveries exist; consuming the events again will find them and add nothing.
+    spdlog::warn("deliver: commit of {} messages failed: {}", messages.size(), ec.message());
+  }
+}
+
+// A pipeline of three batches: the newest ones' first attempts are sent while the oldest is
+// written on a thread of its own, and offsets are committed in the order the batches were
+// consumed, each once its batch is written.
 void consume(KafkaConsumer& consumer, FirstAttemptFanout& fanout, std::stop_token stop) {
-  std::deque<StartedBatch> started;
+  std::deque<StartedBatch> started;  // first attempts on their way
+  std::optional<StartedBatch> writing;
+  std::future<bool> written;  // writing's write()
+  // Waits for the batch being written and commits it. False when it was stopped first.
+  const auto committed = [&] {
+    const bool ok = written.get();
+    if (ok) commit(consumer, writing->messages);
+    writing.reset();
+    return ok;
+  };
   while (!stop.stop_requested()) {
-    auto messages = consumer.poll_batch(
-        kMaxBatch, started.empty() ? kPollTimeout : std::chrono::milliseconds(0));
+    if (written.valid() && written.wait_for(std::chrono::seconds(0)) == std::future_status::ready &&
+        !committed()) {
+      return;
+    }
+    std::vector<KafkaMessage> messages;
+    if (started.size() < 2) {
+      const bool idle = started.empty() && !written.valid();
+      messages = consumer.poll_batch(kMaxBatch, idle ? kPollTimeout : std::chrono::milliseconds(0));
+    }
     const bool polled = !messages.empty();
     if (polled) {
       StartedBatch next{std::move(messages), {}, nullptr};
@@ -112,17 +129,26 @@ void consume(KafkaConsumer& consumer, FirstAttemptFanout& fanout, std::stop_toke
       }
       started.push_back(std::move(next));
     }
-    if (started.empty()) continue;
-    auto& oldest = started.front();
-    if (!polled || started.size() >= 2 || (oldest.batch && fanout.finished(*oldest.batch))) {
-      if (!finish(consumer, fanout, oldest, stop)) return;
-      started.pop_front();
+    if (!written.valid() && !started.empty()) {
+      auto& oldest = started.front();
+      if (!polled || started.size() >= 2 || (oldest.batch && fanout.finished(*oldest.batch))) {
+        writing = std::move(oldest);
+        started.pop_front();
+        written = std::async(std::launch::async, [&fanout, &stop, &batch = *writing] {
+          return write(fanout, batch, stop);
+        });
+        continue;
+      }
     }
+    // Nothing new, or as much started as may be: wait for the write.
+    if (!polled && written.valid() && !committed()) return;
   }
   // Stopping: what was sent is written, in one try each (the sender records what finishes
   // later, or hands its lease back).
+  if (written.valid() && !committed()) return;
   for (auto& batch : started) {
-    if (!finish(consumer, fanout, batch, stop)) return;
+    if (!write(fanout, batch, stop)) return;
+    commit(consumer, batch.messages);
   }
 }
 
@@ -133,7 +159,7 @@ WebhookDeliverer::WebhookDeliverer(DeliverOptions options, const Keyring& keyrin
     : options_(std::move(options)),
       keyring_(keyring),
       clock_(clock),
-      pool_(options_.database_url, 4) {
+      pool_(options_.database_url, 6) {
   ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = options_.brokers;
   consumer_options.group_id = options_.group_id;

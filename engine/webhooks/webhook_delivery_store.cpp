@@ -133,7 +133,7 @@ std::vector<std::string> WebhookDeliveryStore::insert_fanned_out(
     }
   }
   // The attempts join the deliveries this statement inserted, so that an event consumed again
-  // records nothing twice; their foreign key is checked at the statement's end.
+  // records nothing twice.
   const auto result = txn.exec_params(
       "WITH r AS MATERIALIZED ("
       "  SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::text[],"
