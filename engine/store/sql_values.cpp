@@ -75,14 +75,16 @@ void ArrayLiteral::add(std::string_view item) {
   separate();
   out_ += '"';
   // Runs between the characters to escape are appended whole: bodies are long JSON texts.
-  for (;;) {
-    const auto special = item.find_first_of("\"\\");
-    out_.append(item.substr(0, special));
-    if (special == std::string_view::npos) break;
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < item.size(); ++i) {
+    const char c = item[i];
+    if (c != '"' && c != '\\') continue;
+    out_.append(item.data() + run, i - run);
     out_ += '\\';
-    out_ += item[special];
-    item.remove_prefix(special + 1);
+    out_ += c;
+    run = i + 1;
   }
+  out_.append(item.data() + run, item.size() - run);
   out_ += '"';
 }
 

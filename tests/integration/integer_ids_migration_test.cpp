@@ -122,8 +122,10 @@ class IntegerIdsMigrationTest : public ::testing::Test {
     txn.commit();
   }
 
+  // Those of 009's tables, but the delivery log's two, which 015 drops.
   static constexpr const char* kForeignKeys =
-      "SELECT count(*) FROM pg_constraint WHERE contype = 'f'";
+      "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conname NOT IN"
+      " ('webhook_deliveries_subscription_id_fkey', 'webhook_attempts_delivery_id_fkey')";
 };
 
 TEST_F(IntegerIdsMigrationTest, EveryResourceGetsAnIntegerIdAndEveryReferenceFollows) {
