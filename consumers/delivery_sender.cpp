@@ -48,6 +48,10 @@ struct DeliverySender::State {
   bool stopping = false;
   std::unordered_map<std::string, std::size_t> in_flight_by_group;
   std::size_t in_flight_total = 0;
+  // Of those in flight or ready, the first attempts the fan-out handed over (send_first): they
+  // take no room from what the sender claims, so that one receiver's backlog of first attempts
+  // never holds up the retries of every other.
+  std::size_t first_held = 0;
   // Claimed and leased, waiting for a slot of their group.
   std::unordered_map<std::string, std::deque<DueDelivery>> ready;
   std::size_t ready_total = 0;
@@ -111,10 +115,11 @@ struct DeliverySender::State {
   }
 
   // Under mutex: a slot given back.
-  void free_slot(const std::string& group) {
+  void free_slot(const std::string& group, bool first_attempt) {
     const auto it = in_flight_by_group.find(group);
     if (it != in_flight_by_group.end() && --it->second == 0) in_flight_by_group.erase(it);
     --in_flight_total;
+    if (first_attempt) --first_held;
   }
 
   // Sends a delivery that holds a slot; when it is done, the slot goes to the group's next
@@ -126,7 +131,7 @@ struct DeliverySender::State {
       if (due.claim.lease_until - now < self->min_lease_left) {
         std::lock_guard lock(self->mutex);
         self->unsent.emplace_back(due.claim.delivery_id, due.claim.lease_until);
-        self->free_slot(due.claim.group);
+        self->free_slot(due.claim.group, due.first != nullptr);
       } else if (auto request = signed_request(due, now, self->user_agent)) {
         self->client.post(std::move(*request),
                           [self, claim = std::move(due.claim), now,
@@ -136,7 +141,7 @@ struct DeliverySender::State {
                             {
                               std::lock_guard lock(self->mutex);
                               wake = self->finish({claim, now, std::move(response)}, first);
-                              self->free_slot(claim.group);
+                              self->free_slot(claim.group, first != nullptr);
                               next = self->take_after(claim.group);
                             }
                             if (wake) self->changed.notify_all();
@@ -148,8 +153,9 @@ struct DeliverySender::State {
         WebhookResponse response;
         response.error = "the signing secret is malformed";
         std::lock_guard lock(self->mutex);
+        const bool first_attempt = due.first != nullptr;
         self->finish({std::move(due.claim), now, std::move(response)}, due.first);
-        self->free_slot(group);
+        self->free_slot(group, first_attempt);
       }
       // Not sent: the slot goes to the next one right away.
       std::vector<DueDelivery> next;
@@ -208,11 +214,8 @@ std::size_t DeliverySender::dispatch_due() {
       held[group] += n;
     for (const auto& [group, queued] : state_->ready)
       held[group] += queued.size();
-    held_total = state_->in_flight_total + state_->ready_total;
+    held_total = state_->in_flight_total + state_->ready_total - state_->first_held;
     unsent.swap(state_->unsent);
-    for (auto& [id, lease] : state_->adopted)
-      leases_[id] = lease;
-    state_->adopted.clear();
   }
   if (!unsent.empty()) {
     for (const auto& [id, lease] : unsent)
@@ -282,6 +285,11 @@ std::size_t DeliverySender::record_finished() {
   {
     std::lock_guard lock(state_->mutex);
     batch.swap(state_->finished);
+    // Adopted leases join ours before what finished is recorded (and its lease forgotten): an
+    // adopted attempt may have finished already.
+    for (auto& [id, lease] : state_->adopted)
+      leases_[id] = lease;
+    state_->adopted.clear();
   }
   if (batch.empty()) return 0;
   const auto now = clock_.now();
@@ -344,6 +352,7 @@ void DeliverySender::send_first(std::vector<DueDelivery> deliveries) {
   {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping) return;  // never sent: written leased, retried after the lease
+    state_->first_held += deliveries.size();
     for (auto& d : deliveries) {
       const auto group = d.claim.group;
       state_->ready[group].push_back(std::move(d));
@@ -411,9 +420,6 @@ void DeliverySender::drain() {
     state_->stopping = true;
     state_->ready.clear();
     state_->ready_total = 0;
-    for (auto& [id, lease] : state_->adopted)
-      leases_[id] = lease;
-    state_->adopted.clear();
   }
   const auto until = std::chrono::steady_clock::now() + options_.shutdown_grace;
   for (;;) {

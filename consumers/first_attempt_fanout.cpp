@@ -90,6 +90,7 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
     const SubscriptionTarget* target;
     const CloudEvent* event;
     std::string id;
+    std::string key() const { return target->id + " " + event->id; }  // as existing() has it
   };
   std::vector<Pair> pairs;
   std::unordered_set<std::string> existing;
@@ -108,11 +109,11 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
       for (const auto& target : it->second)
         pairs.push_back({&target, &event, delivery_id_for(target.id, event.id)});
     }
-    std::vector<std::string> ids;
-    ids.reserve(pairs.size());
+    std::vector<std::pair<std::string, std::string>> keys;
+    keys.reserve(pairs.size());
     for (const auto& pair : pairs)
-      ids.push_back(pair.id);
-    const auto found = WebhookDeliveryStore::existing(txn, ids);
+      keys.emplace_back(pair.target->id, pair.event->id);
+    const auto found = WebhookDeliveryStore::existing(txn, keys);
     existing = {found.begin(), found.end()};
   });
   batch->matched = pairs.size();
@@ -124,7 +125,7 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
   std::vector<DueDelivery> sending;
   for (auto& pair : pairs) {
     // Written already, or twice in the batch (a relay that crashed published it again).
-    if (!existing.insert(pair.id).second) continue;
+    if (!existing.insert(pair.key()).second) continue;
     const auto& target = *pair.target;
     const auto& event = *pair.event;
     FannedOutDelivery row{.delivery = {pair.id, target.id, event.id, event.type,
@@ -217,7 +218,14 @@ FirstAttemptFanout::Result FirstAttemptFanout::finish(Batch& batch) {
       pending = true;
     }
   }
-  sender_.adopt(batch.first->hand_over(), std::move(leases));
+  // Attempts of deliveries this write found written already (a commit that failed on its way
+  // back, an event another deliverer wrote meanwhile) are recorded like late ones: against the
+  // lease, if the row holds it.
+  auto late = batch.first->hand_over();
+  for (auto& attempt : sealed) {
+    if (!new_ids.contains(attempt.claim.delivery_id)) late.push_back(std::move(attempt));
+  }
+  sender_.adopt(std::move(late), std::move(leases));
   std::erase_if(results,
                 [&](const DeliveryResult& r) { return !new_ids.contains(r.claim.delivery_id); });
   sender_.recorded(results);

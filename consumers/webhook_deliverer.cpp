@@ -102,6 +102,16 @@ void consume(KafkaConsumer& consumer, FirstAttemptFanout& fanout, std::stop_toke
   std::deque<StartedBatch> started;  // first attempts on their way
   std::optional<StartedBatch> writing;
   std::future<bool> written;  // writing's write()
+  // The writer stops with the caller, and when consuming fails: a future's destructor waits
+  // for its thread, whose write retries until stopped.
+  std::stop_source writer_stop;
+  std::stop_callback forward(stop, [&writer_stop] { writer_stop.request_stop(); });
+  struct StopWriterOnFailure {
+    std::stop_source& source;
+    ~StopWriterOnFailure() {
+      if (std::uncaught_exceptions() > 0) source.request_stop();
+    }
+  } guard{writer_stop};
   // Waits for the batch being written and commits it. False when it was stopped first.
   const auto committed = [&] {
     const bool ok = written.get();
@@ -134,9 +144,10 @@ void consume(KafkaConsumer& consumer, FirstAttemptFanout& fanout, std::stop_toke
       if (!polled || started.size() >= 2 || (oldest.batch && fanout.finished(*oldest.batch))) {
         writing = std::move(oldest);
         started.pop_front();
-        written = std::async(std::launch::async, [&fanout, &stop, &batch = *writing] {
-          return write(fanout, batch, stop);
-        });
+        written = std::async(std::launch::async,
+                             [&fanout, token = writer_stop.get_token(), &batch = *writing] {
+                               return write(fanout, batch, token);
+                             });
         continue;
       }
     }

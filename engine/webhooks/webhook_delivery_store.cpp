@@ -72,13 +72,21 @@ std::vector<SubscriptionTarget> WebhookDeliveryStore::matching_targets(
   return targets;
 }
 
-std::vector<std::string> WebhookDeliveryStore::existing(pqxx::work& txn,
-                                                        const std::vector<std::string>& ids) {
+std::vector<std::string> WebhookDeliveryStore::existing(
+    pqxx::work& txn, const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::vector<std::string> found;
-  if (ids.empty()) return found;
+  if (pairs.empty()) return found;
+  ArrayLiteral subscriptions, events;
+  for (const auto& [subscription, event] : pairs) {
+    subscriptions.add(subscription);
+    events.add(event);
+  }
   const auto rows = txn.exec_params(
-      "SELECT d.id FROM unnest($1::text[]) AS p (id) JOIN webhook_deliveries d ON d.id = p.id",
-      text_array_literal(ids));
+      "SELECT d.subscription_id::text || ' ' || d.event_id::text"
+      " FROM unnest($1::bigint[], $2::uuid[]) AS p (subscription_id, event_id)"
+      " JOIN webhook_deliveries d"
+      "   ON d.subscription_id = p.subscription_id AND d.event_id = p.event_id",
+      subscriptions.str(), events.str());
   found.reserve(rows.size());
   for (const auto& row : rows)
     found.emplace_back(row[0].c_str());

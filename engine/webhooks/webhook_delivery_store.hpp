@@ -77,8 +77,10 @@ class WebhookDeliveryStore {
       const std::optional<std::string>& organization_id,
       const std::optional<std::string>& project_id, TimePoint now);
 
-  // The ids among `ids` that have a delivery already (an event consumed again).
-  static std::vector<std::string> existing(pqxx::work& txn, const std::vector<std::string>& ids);
+  // The (subscription, event) pairs among `pairs` that have a delivery already (an event
+  // consumed again), whatever its id, each as "subscription_id event_id".
+  static std::vector<std::string> existing(
+      pqxx::work& txn, const std::vector<std::pair<std::string, std::string>>& pairs);
 
   // The deliveries and the attempts of those tried, in one statement; a delivery already
   // recorded for its (subscription, event) or id is left as it is, and its attempt is not

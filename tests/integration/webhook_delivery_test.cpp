@@ -903,3 +903,58 @@ TEST_F(WebhookDeliveryTest, AFinishedAttemptHandsItsSlotToAnotherSubscription) {
 
 }  // namespace
 }  // namespace keyflow
+
+namespace keyflow {
+namespace {
+
+// First attempts waiting behind a receiver that hangs take no room from the sender's claims:
+// another subscription's retry still goes out on time.
+TEST_F(WebhookDeliveryTest, FirstAttemptsWaitingForOneReceiverDoNotHoldUpRetriesOfAnother) {
+  WebhookReceiver hanging;
+  hanging.set_delay(60s);
+  subscribe(hanging.url(), {"api_key.created"});
+  subscribe(receiver.url(), {"api_key.updated"});
+  receiver.fail_next(1, 500);
+  constexpr int kEvents = 400;  // more than the sender claims ahead (2 x max_in_flight)
+  {
+    KafkaProducer producer(producer_options());
+    const auto time = format_timestamp(clock.now());
+    for (int i = 0; i < kEvents; ++i) {
+      const auto subject = std::to_string(3518437208883201 + i);
+      boost::json::object data{{"id", subject}, {"organization_id", organization_id}};
+      ASSERT_FALSE(producer.produce(OutgoingMessage{.topic = topic_for_aggregate("api_key"),
+                                                    .key = subject,
+                                                    .value = boost::json::serialize(data),
+                                                    .headers = {{"ce_specversion", "1.0"},
+                                                                {"ce_id", random_uuid()},
+                                                                {"ce_source", "/keyflow"},
+                                                                {"ce_type", "api_key.created"},
+                                                                {"ce_time", time},
+                                                                {"ce_subject", subject}}},
+                                    static_cast<std::uint64_t>(i)));
+    }
+    std::size_t reports = 0;
+    const auto deadline = SteadyClock::now() + 20s;
+    while (reports < kEvents && SteadyClock::now() < deadline)
+      reports += producer.poll(50ms).size();
+    ASSERT_EQ(reports, static_cast<std::size_t>(kEvents));
+  }
+  auto o = options();
+  o.request_timeout = 60s;
+  RunningDeliverer deliverer(o, master_key, clock);
+  ASSERT_TRUE(hanging.wait_for(1, 30s));
+  publish("api_key.updated");
+
+  ASSERT_TRUE(receiver.wait_for(2, 10s)) << receiver.count() << " attempts arrived";
+  ASSERT_TRUE(eventually(
+      [&] {
+        return text("SELECT status FROM webhook_deliveries WHERE event_type = 'api_key.updated'") ==
+               "succeeded";
+      },
+      10s));
+  EXPECT_EQ(count("SELECT attempts FROM webhook_deliveries WHERE event_type = 'api_key.updated'"),
+            2);
+}
+
+}  // namespace
+}  // namespace keyflow
