@@ -20,8 +20,9 @@ std::optional<std::string> scope_id(const boost::json::object& data, std::string
 // transaction. A subscription matches when it is enabled, its event_types is empty or holds
 // the event's type, and its organization and project are unset or equal to the event data's
 // organization_id and project_id. Re-consuming an event creates nothing new: a delivery is
-// unique per (subscription, event). The caller commits the Kafka offset only after fan_out
-// returns, so every event is fanned out at least once and its deliveries exist exactly once.
+// unique per (subscription, event). Every delivery is left for a DeliverySender to claim; the
+// deliver role sends first attempts before writing instead (FirstAttemptFanout, which matches
+// the same way), and this serves where deliveries are to exist without being sent now.
 class DeliveryFanout {
  public:
   DeliveryFanout(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}

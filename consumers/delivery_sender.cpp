@@ -114,6 +114,13 @@ struct DeliverySender::State {
     return take_startable();
   }
 
+  // Under mutex: a delivery that waits for a slot of its group.
+  void enqueue(DueDelivery due) {
+    const auto group = due.claim.group;
+    ready[group].push_back(std::move(due));
+    ++ready_total;
+  }
+
   // Under mutex: a slot given back.
   void free_slot(const std::string& group, bool first_attempt) {
     const auto it = in_flight_by_group.find(group);
@@ -269,9 +276,7 @@ std::size_t DeliverySender::dispatch_due() {
         state_->finished.push_back({std::move(d.claim), now, std::move(response)});
         continue;
       }
-      const auto group = d.claim.group;
-      state_->ready[group].push_back(std::move(d));
-      ++state_->ready_total;
+      state_->enqueue(std::move(d));
     }
     starting = state_->take_startable();
   }
@@ -353,11 +358,8 @@ void DeliverySender::send_first(std::vector<DueDelivery> deliveries) {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping) return;  // never sent: written leased, retried after the lease
     state_->first_held += deliveries.size();
-    for (auto& d : deliveries) {
-      const auto group = d.claim.group;
-      state_->ready[group].push_back(std::move(d));
-      ++state_->ready_total;
-    }
+    for (auto& d : deliveries)
+      state_->enqueue(std::move(d));
     starting = state_->take_startable();
   }
   for (auto& d : starting)

@@ -174,6 +174,31 @@ class WebhookDeliveryTest : public ::testing::Test {
     return o;
   }
 
+  // `n` api_key.created events of as many keys, through one producer; `first_subject` and up.
+  void publish_many(int n, std::int64_t first_subject = 3518437208883201) {
+    KafkaProducer producer(producer_options());
+    const auto time = format_timestamp(clock.now());
+    for (int i = 0; i < n; ++i) {
+      const auto subject = std::to_string(first_subject + i);
+      boost::json::object data{{"id", subject}, {"organization_id", organization_id}};
+      ASSERT_FALSE(producer.produce(OutgoingMessage{.topic = topic_for_aggregate("api_key"),
+                                                    .key = subject,
+                                                    .value = boost::json::serialize(data),
+                                                    .headers = {{"ce_specversion", "1.0"},
+                                                                {"ce_id", random_uuid()},
+                                                                {"ce_source", "/keyflow"},
+                                                                {"ce_type", "api_key.created"},
+                                                                {"ce_time", time},
+                                                                {"ce_subject", subject}}},
+                                    static_cast<std::uint64_t>(i)));
+    }
+    std::size_t reports = 0;
+    const auto deadline = SteadyClock::now() + 20s;
+    while (reports < static_cast<std::size_t>(n) && SteadyClock::now() < deadline)
+      reports += producer.poll(50ms).size();
+    ASSERT_EQ(reports, static_cast<std::size_t>(n));
+  }
+
   std::string random_uuid() {
     return pool.transact([](pqxx::work& txn) {
       return std::string(txn.exec1("SELECT gen_random_uuid()")[0].c_str());
@@ -314,8 +339,11 @@ TEST_F(WebhookDeliveryTest, OnlyMatchingSubscriptionsReceiveTheEvent) {
   const auto deliveries_of = [&](const PublishedEvent& e) {
     return count("SELECT count(*) FROM webhook_deliveries WHERE event_id = '" + e.id + "'");
   };
-  EXPECT_EQ(deliveries_of(sentinel), 3);  // receiver, revoked_only, same_organization
-  EXPECT_EQ(deliveries_of(created), 2);   // receiver, same_organization
+  // First attempts go out before their deliveries are written: wait for the sentinel's three
+  // (receiver, revoked_only, same_organization).
+  ASSERT_TRUE(eventually([&] { return deliveries_of(sentinel) == 3; }, 10s))
+      << deliveries_of(sentinel);
+  EXPECT_EQ(deliveries_of(created), 2);  // receiver, same_organization
   EXPECT_EQ(count("SELECT count(*) FROM webhook_deliveries WHERE subscription_id IN (" +
                   revoked.id + ", " + other.id + ") AND event_id = '" + created.id + "'"),
             0);
@@ -484,29 +512,7 @@ TEST_F(WebhookDeliveryTest, DeliversABacklogOnceEachOverReusedConnections) {
   constexpr int kEvents = 300;
   subscribe(receiver.url());
   subscribe(receiver.url("/second"));
-  {
-    KafkaProducer producer(producer_options());
-    const auto time = format_timestamp(clock.now());
-    for (int i = 0; i < kEvents; ++i) {
-      const auto subject = "key-" + std::to_string(i);
-      boost::json::object data{{"id", subject}, {"organization_id", organization_id}};
-      ASSERT_FALSE(producer.produce(OutgoingMessage{.topic = topic_for_aggregate("api_key"),
-                                                    .key = subject,
-                                                    .value = boost::json::serialize(data),
-                                                    .headers = {{"ce_specversion", "1.0"},
-                                                                {"ce_id", random_uuid()},
-                                                                {"ce_source", "/keyflow"},
-                                                                {"ce_type", "api_key.created"},
-                                                                {"ce_time", time},
-                                                                {"ce_subject", subject}}},
-                                    static_cast<std::uint64_t>(i)));
-    }
-    std::size_t reports = 0;
-    const auto deadline = SteadyClock::now() + 20s;
-    while (reports < kEvents && SteadyClock::now() < deadline)
-      reports += producer.poll(50ms).size();
-    ASSERT_EQ(reports, static_cast<std::size_t>(kEvents));
-  }
+  publish_many(kEvents);
   RunningDeliverer deliverer(options(), master_key, clock);
 
   ASSERT_TRUE(receiver.wait_for(1, 30s));
@@ -916,29 +922,7 @@ TEST_F(WebhookDeliveryTest, FirstAttemptsWaitingForOneReceiverDoNotHoldUpRetries
   subscribe(receiver.url(), {"api_key.updated"});
   receiver.fail_next(1, 500);
   constexpr int kEvents = 400;  // more than the sender claims ahead (2 x max_in_flight)
-  {
-    KafkaProducer producer(producer_options());
-    const auto time = format_timestamp(clock.now());
-    for (int i = 0; i < kEvents; ++i) {
-      const auto subject = std::to_string(3518437208883201 + i);
-      boost::json::object data{{"id", subject}, {"organization_id", organization_id}};
-      ASSERT_FALSE(producer.produce(OutgoingMessage{.topic = topic_for_aggregate("api_key"),
-                                                    .key = subject,
-                                                    .value = boost::json::serialize(data),
-                                                    .headers = {{"ce_specversion", "1.0"},
-                                                                {"ce_id", random_uuid()},
-                                                                {"ce_source", "/keyflow"},
-                                                                {"ce_type", "api_key.created"},
-                                                                {"ce_time", time},
-                                                                {"ce_subject", subject}}},
-                                    static_cast<std::uint64_t>(i)));
-    }
-    std::size_t reports = 0;
-    const auto deadline = SteadyClock::now() + 20s;
-    while (reports < kEvents && SteadyClock::now() < deadline)
-      reports += producer.poll(50ms).size();
-    ASSERT_EQ(reports, static_cast<std::size_t>(kEvents));
-  }
+  publish_many(kEvents);
   auto o = options();
   o.request_timeout = 60s;
   RunningDeliverer deliverer(o, master_key, clock);
