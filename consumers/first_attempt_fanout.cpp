@@ -7,7 +7,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "consumers/delivery_fanout.hpp"
@@ -16,48 +15,17 @@
 #include "consumers/webhook_delivery_queue.hpp"
 #include "engine/webhooks/endpoint_health.hpp"
 #include "engine/webhooks/webhook_message.hpp"
-#include "engine/webhooks/webhook_secret.hpp"
 
 namespace keyflow {
 namespace {
 
-using Audience = std::tuple<std::string, std::optional<std::string>, std::optional<std::string>>;
-
-// A subscription's secrets, opened once per batch for all of its deliveries.
+// A subscription's secrets and retry schedule, opened once per batch for all its deliveries.
 struct OpenedTarget {
-  std::string secret;
-  std::string previous_secret;
-  std::string signing_key;
-  std::shared_ptr<const RetrySchedule> retry;
-
-  ~OpenedTarget() {
-    sodium_memzero(secret.data(), secret.size());
-    sodium_memzero(previous_secret.data(), previous_secret.size());
-    sodium_memzero(signing_key.data(), signing_key.size());
-  }
+  std::unique_ptr<OpenedSecrets> secrets;
+  std::shared_ptr<const RetrySchedule> retry;  // null: the sender's
 };
 
-std::unique_ptr<OpenedTarget> open_target(const SubscriptionTarget& target, const SecretBox& box) {
-  auto opened = std::make_unique<OpenedTarget>();
-  auto secret = box.open(target.secret_sealed, kWebhookSecretContext);
-  if (!secret) return nullptr;
-  opened->secret = std::move(*secret);
-  if (target.previous_secret_sealed) {
-    auto previous = box.open(*target.previous_secret_sealed, kWebhookSecretContext);
-    if (!previous) return nullptr;
-    opened->previous_secret = std::move(*previous);
-  }
-  if (target.signing_key_sealed) {
-    auto key = box.open(*target.signing_key_sealed, kWebhookSigningKeyContext);
-    if (!key) return nullptr;
-    opened->signing_key = std::move(*key);
-  }
-  if (target.retry_schedule) {
-    opened->retry = retry_schedule_of(*target.retry_schedule);
-    if (!opened->retry) return nullptr;
-  }
-  return opened;
-}
+using Audience = std::tuple<std::string, std::optional<std::string>, std::optional<std::string>>;
 
 }  // namespace
 
@@ -120,7 +88,7 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
 
   // Which go now: not rate limited (the sender spends the tokens), secrets that open, and
   // room in the batch and behind the subscription's receiver.
-  std::unordered_map<std::string, std::unique_ptr<OpenedTarget>> opened;
+  std::unordered_map<std::string, OpenedTarget> opened;
   std::unordered_map<std::string, std::size_t> held;
   std::vector<DueDelivery> sending;
   for (auto& pair : pairs) {
@@ -139,21 +107,28 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
       send_now = h->second < options_.max_held_per_subscription;
       if (send_now) ++h->second;
     }
-    const OpenedTarget* secrets = nullptr;
+    const OpenedTarget* opened_target = nullptr;
     if (send_now) {
       auto [o, fresh] = opened.try_emplace(target.id);
-      if (fresh) o->second = open_target(target, box_);
-      secrets = o->second.get();
-      send_now = secrets != nullptr;  // else pending: the sender's claim records why it fails
+      if (fresh) {
+        o->second.secrets = open_secrets(target.sending, box_);
+        if (target.sending.retry_schedule) {
+          o->second.retry = retry_schedule_of(*target.sending.retry_schedule);
+        }
+      }
+      opened_target = &o->second;
+      // Else pending: the sender's claim records why it cannot be signed.
+      send_now = opened_target->secrets != nullptr;
     }
     if (send_now) {
+      const auto& secrets = *opened_target->secrets;
       DueDelivery d;
-      d.claim = {pair.id, target.id, batch->lease_until, 1, secrets->retry};
-      d.url = target.url;
+      d.claim = {pair.id, target.id, batch->lease_until, 1, opened_target->retry};
+      d.url = target.sending.url;
       d.body = row.delivery.body;
-      d.secret = secrets->secret;
-      d.previous_secret = secrets->previous_secret;
-      d.signing_key = secrets->signing_key;
+      d.secret = secrets.secret;
+      d.previous_secret = secrets.previous_secret;
+      d.signing_key = secrets.signing_key;
       d.traceparent = event.traceparent;
       d.first = batch->first;
       sending.push_back(std::move(d));

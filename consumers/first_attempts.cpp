@@ -1,6 +1,7 @@
 #include "consumers/first_attempts.hpp"
 
 #include <iterator>
+#include <utility>
 
 namespace keyflow {
 
@@ -38,9 +39,7 @@ bool FirstAttempts::finished(std::size_t expected) {
 std::vector<FinishedAttempt> FirstAttempts::seal() {
   std::lock_guard lock(mutex_);
   stage_ = Stage::writing;
-  std::vector<FinishedAttempt> sealed;
-  sealed.swap(finished_);
-  return sealed;
+  return std::exchange(finished_, {});
 }
 
 void FirstAttempts::reopen(std::vector<FinishedAttempt> sealed) {
@@ -55,9 +54,7 @@ void FirstAttempts::reopen(std::vector<FinishedAttempt> sealed) {
 std::vector<FinishedAttempt> FirstAttempts::hand_over() {
   std::lock_guard lock(mutex_);
   stage_ = Stage::handed_over;
-  std::vector<FinishedAttempt> late;
-  late.swap(late_);
-  return late;
+  return std::exchange(late_, {});
 }
 
 }  // namespace keyflow

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/store/sql_values.hpp"
@@ -22,27 +23,45 @@ std::shared_ptr<const RetrySchedule> retry_schedule_of(const std::vector<int>& s
   }
 }
 
+OpenedSecrets::~OpenedSecrets() {
+  sodium_memzero(secret.data(), secret.size());
+  sodium_memzero(previous_secret.data(), previous_secret.size());
+  sodium_memzero(signing_key.data(), signing_key.size());
+}
+
+std::unique_ptr<OpenedSecrets> open_secrets(const SealedSubscription& subscription,
+                                            const SecretBox& box) {
+  auto opened = std::make_unique<OpenedSecrets>();
+  const auto open = [&box](const Bytes& sealed, std::string_view context, std::string& into) {
+    auto plain = box.open(sealed, context);
+    if (plain) into = std::move(*plain);
+    return plain.has_value();
+  };
+  if (!open(subscription.secret, kWebhookSecretContext, opened->secret)) return nullptr;
+  if (subscription.previous_secret &&
+      !open(*subscription.previous_secret, kWebhookSecretContext, opened->previous_secret)) {
+    return nullptr;
+  }
+  if (subscription.signing_key &&
+      !open(*subscription.signing_key, kWebhookSigningKeyContext, opened->signing_key)) {
+    return nullptr;
+  }
+  return opened;
+}
+
 DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lease_until) {
   DueDelivery d;
   d.claim = {row.id, row.subscription_id, lease_until, row.attempt, nullptr};
-  if (row.retry_schedule) d.claim.retry = retry_schedule_of(*row.retry_schedule);
-  d.url = std::move(row.url);
+  if (row.subscription.retry_schedule) {
+    d.claim.retry = retry_schedule_of(*row.subscription.retry_schedule);
+  }
+  d.url = std::move(row.subscription.url);
   d.body = std::move(row.body);
   d.traceparent = std::move(row.traceparent);
-  auto secret = box.open(row.secret_sealed, kWebhookSecretContext);
-  std::optional<std::string> previous;
-  if (row.previous_secret_sealed) {
-    previous = box.open(*row.previous_secret_sealed, kWebhookSecretContext);
-  }
-  std::optional<std::string> signing_key;
-  if (row.signing_key_sealed) {
-    signing_key = box.open(*row.signing_key_sealed, kWebhookSigningKeyContext);
-  }
-  if (secret && (previous || !row.previous_secret_sealed) &&
-      (signing_key || !row.signing_key_sealed)) {
-    d.secret = std::move(*secret);
-    if (previous) d.previous_secret = std::move(*previous);
-    if (signing_key) d.signing_key = std::move(*signing_key);
+  if (const auto secrets = open_secrets(row.subscription, box)) {
+    d.secret = secrets->secret;
+    d.previous_secret = secrets->previous_secret;
+    d.signing_key = secrets->signing_key;
   } else {
     d.error = "cannot decrypt the subscription's signing secret (wrong master key?)";
   }

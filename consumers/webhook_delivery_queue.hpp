@@ -37,6 +37,21 @@ class WebhookDeliveryQueue final : public DeliveryQueue {
 // service lets only valid ones in).
 std::shared_ptr<const RetrySchedule> retry_schedule_of(const std::vector<int>& seconds);
 
+// A subscription's signing secrets, opened; wiped when it goes.
+struct OpenedSecrets {
+  std::string secret;
+  std::string previous_secret;  // empty outside a secret rotation's overlap
+  std::string signing_key;      // empty without Ed25519
+  OpenedSecrets() = default;
+  OpenedSecrets(const OpenedSecrets&) = delete;
+  OpenedSecrets& operator=(const OpenedSecrets&) = delete;
+  ~OpenedSecrets();
+};
+
+// Null when one of them does not open (a wrong master key).
+std::unique_ptr<OpenedSecrets> open_secrets(const SealedSubscription& subscription,
+                                            const SecretBox& box);
+
 // A claimed row, its secrets opened; `error` says why it cannot be signed when one does not
 // open.
 DueDelivery open_due(DueWebhookDelivery row, const SecretBox& box, TimePoint lease_until);

@@ -15,6 +15,28 @@ std::optional<Bytes> optional_bytes(const pqxx::field& f) {
   return Bytes(b.data(), b.data() + b.size());
 }
 
+// The columns of webhook_subscriptions s that SealedSubscription holds, the previous secret only
+// while its overlap lasts at `now` (a timestamptz parameter).
+std::string sending_columns(std::string_view now) {
+  return std::string("s.url, s.secret_sealed, CASE WHEN s.previous_secret_expires_at > ") +
+         std::string(now) +
+         "::timestamptz THEN s.previous_secret_sealed END, s.signing_key_sealed,"
+         " array_to_json(s.retry_schedule)::text";
+}
+
+// Those five columns, from `first` on.
+SealedSubscription sealed_subscription(const pqxx::row& row, int first) {
+  const pqxx::binarystring secret(row[first + 1]);
+  const auto& schedule = row[first + 4];
+  return {.url = row[first].c_str(),
+          .secret = Bytes(secret.data(), secret.data() + secret.size()),
+          .previous_secret = optional_bytes(row[first + 2]),
+          .signing_key = optional_bytes(row[first + 3]),
+          .retry_schedule = schedule.is_null()
+                                ? std::nullopt
+                                : std::optional<std::vector<int>>(json_int_array(schedule))};
+}
+
 // The condition on webhook_subscriptions (alias s) that an event of type $1 in organization $2
 // and project $3 matches. Compared as text so that a malformed id in the event matches
 // nothing instead of failing the cast (and with it, forever, the event).
@@ -48,26 +70,15 @@ std::vector<SubscriptionTarget> WebhookDeliveryStore::matching_targets(
     const std::optional<std::string>& organization_id, const std::optional<std::string>& project_id,
     TimePoint now) {
   const auto rows =
-      txn.exec_params(std::string("SELECT s.id::text, s.url, s.secret_sealed,"
-                                  "  CASE WHEN s.previous_secret_expires_at > $4::timestamptz"
-                                  "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
-                                  "  array_to_json(s.retry_schedule)::text, s.rate_limit"
-                                  " FROM webhook_subscriptions s WHERE") +
-                          kMatchesEvent + " ORDER BY s.id",
+      txn.exec_params("SELECT s.id::text, s.rate_limit, " + sending_columns("$4") +
+                          " FROM webhook_subscriptions s WHERE" + kMatchesEvent + " ORDER BY s.id",
                       event_type, organization_id, project_id, sql_timestamp(now));
   std::vector<SubscriptionTarget> targets;
   targets.reserve(rows.size());
   for (const auto& row : rows) {
-    const pqxx::binarystring sealed(row[2]);
     targets.push_back({.id = row[0].c_str(),
-                       .url = row[1].c_str(),
-                       .secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size()),
-                       .previous_secret_sealed = optional_bytes(row[3]),
-                       .signing_key_sealed = optional_bytes(row[4]),
-                       .retry_schedule = row[5].is_null() ? std::nullopt
-                                                          : std::optional<std::vector<int>>(
-                                                                json_int_array(row[5])),
-                       .rate_limit = optional_int(row[6])});
+                       .sending = sealed_subscription(row, 2),
+                       .rate_limit = optional_int(row[1])});
   }
   return targets;
 }
@@ -227,26 +238,16 @@ std::vector<WebhookDeliveryStore::Candidate> WebhookDeliveryStore::due_candidate
 namespace {
 
 // What sending a delivery takes, of webhook_deliveries d and its subscription s; $2 is now.
-constexpr const char* kSendingColumns =
-    "d.id, d.subscription_id::text, d.attempts, d.body, s.url, s.secret_sealed,"
-    "  CASE WHEN s.previous_secret_expires_at > $2::timestamptz"
-    "   THEN s.previous_secret_sealed END, s.signing_key_sealed,"
-    "  array_to_json(s.retry_schedule)::text, d.traceparent";
+const std::string kSendingColumns =
+    "d.id, d.subscription_id::text, d.attempts, d.body, d.traceparent, " + sending_columns("$2");
 
 DueWebhookDelivery sending_row(const pqxx::row& row) {
-  const pqxx::binarystring sealed(row[5]);
   return {.id = row[0].c_str(),
           .subscription_id = row[1].c_str(),
           .attempt = row[2].as<int>() + 1,
           .body = row[3].c_str(),
-          .url = row[4].c_str(),
-          .secret_sealed = Bytes(sealed.data(), sealed.data() + sealed.size()),
-          .previous_secret_sealed = optional_bytes(row[6]),
-          .signing_key_sealed = optional_bytes(row[7]),
-          .retry_schedule = row[8].is_null()
-                                ? std::nullopt
-                                : std::optional<std::vector<int>>(json_int_array(row[8])),
-          .traceparent = row[9].is_null() ? std::string() : std::string(row[9].c_str())};
+          .subscription = sealed_subscription(row, 5),
+          .traceparent = row[4].is_null() ? std::string() : std::string(row[4].c_str())};
 }
 
 }  // namespace
@@ -271,7 +272,7 @@ std::vector<DueWebhookDelivery> WebhookDeliveryStore::lock_due(pqxx::work& txn,
       "  FROM picked, webhook_subscriptions s"
       " WHERE d.id = picked.id AND s.id = d.subscription_id"
       " RETURNING " +
-          std::string(kSendingColumns),
+          kSendingColumns,
       text_array_literal(ids), sql_timestamp(now), sql_timestamp(lease_until));
   std::vector<DueWebhookDelivery> due;
   due.reserve(rows.size());
@@ -284,7 +285,7 @@ std::optional<DueWebhookDelivery> WebhookDeliveryStore::sending(pqxx::work& txn,
                                                                 const std::string& id,
                                                                 TimePoint now) {
   const auto rows = txn.exec_params(
-      "SELECT " + std::string(kSendingColumns) +
+      "SELECT " + kSendingColumns +
           " FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
           " WHERE d.id = $1 FOR UPDATE OF d",
       id, sql_timestamp(now));

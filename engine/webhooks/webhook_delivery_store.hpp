@@ -25,29 +25,30 @@ struct NewWebhookDelivery {
   std::string traceparent{};  // the event's trace context, sent along; empty for none
 };
 
-// A claimed delivery: everything needed to send it, the secret still sealed.
+// What sending to a subscription takes, its secrets still sealed.
+struct SealedSubscription {
+  std::string url;
+  Bytes secret;
+  std::optional<Bytes> previous_secret;            // while a secret rotation overlaps
+  std::optional<Bytes> signing_key;                // the Ed25519 secret key, when it has one
+  std::optional<std::vector<int>> retry_schedule;  // the subscription's own, in seconds
+};
+
+// A claimed delivery: everything needed to send it, the secrets still sealed.
 struct DueWebhookDelivery {
   std::string id;
   std::string subscription_id;
   int attempt = 0;  // the number of this attempt, 1 for the first
   std::string body;
-  std::string url;
-  Bytes secret_sealed;
-  std::optional<Bytes> previous_secret_sealed;     // while a secret rotation overlaps
-  std::optional<Bytes> signing_key_sealed;         // the Ed25519 secret key, when it has one
-  std::optional<std::vector<int>> retry_schedule;  // the subscription's own, in seconds
-  std::string traceparent;                         // empty for none
+  SealedSubscription subscription;
+  std::string traceparent;  // empty for none
 };
 
-// An enabled subscription an event goes to, with what sending to it takes (secrets sealed).
+// An enabled subscription an event goes to, with what sending to it takes.
 struct SubscriptionTarget {
   std::string id;
-  std::string url;
-  Bytes secret_sealed;
-  std::optional<Bytes> previous_secret_sealed;     // while a secret rotation overlaps
-  std::optional<Bytes> signing_key_sealed;         // the Ed25519 secret key, when it has one
-  std::optional<std::vector<int>> retry_schedule;  // the subscription's own, in seconds
-  std::optional<int> rate_limit;                   // attempts a second, when limited
+  SealedSubscription sending;
+  std::optional<int> rate_limit;  // attempts a second, when limited
 };
 
 // A delivery written once the fan-out has tried it: with its first attempt and that attempt's

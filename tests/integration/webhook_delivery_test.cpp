@@ -942,3 +942,29 @@ TEST_F(WebhookDeliveryTest, FirstAttemptsWaitingForOneReceiverDoNotHoldUpRetries
 
 }  // namespace
 }  // namespace keyflow
+
+namespace keyflow {
+namespace {
+
+// A secret that does not open (sealed under another master key) is never sent from the
+// fan-out: the delivery is written pending, and the sender's attempts record why it cannot be
+// signed until it is dead.
+TEST_F(WebhookDeliveryTest, ASecretThatDoesNotOpenIsRecordedNotSent) {
+  const auto subscription = subscribe(receiver.url());
+  const auto other_key = *MasterKey::from_base64("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=");
+  const auto sealed = SecretBox(other_key).seal(subscription.secret, kWebhookSecretContext);
+  pool.transact([&](pqxx::work& txn) {
+    txn.exec_params("UPDATE webhook_subscriptions SET secret_sealed = $2 WHERE id = $1",
+                    subscription.id, pqxx::binarystring(sealed.data(), sealed.size()));
+  });
+  publish();
+  RunningDeliverer deliverer(options(), master_key, clock);
+
+  ASSERT_TRUE(
+      eventually([&] { return text("SELECT status FROM webhook_deliveries") == "dead"; }, 30s));
+  EXPECT_EQ(count("SELECT count(*) FROM webhook_attempts WHERE error LIKE 'cannot decrypt%'"), 4);
+  EXPECT_EQ(receiver.count(), 0u);
+}
+
+}  // namespace
+}  // namespace keyflow
