@@ -1,5 +1,6 @@
 #include "outbox/outbox_relay_store.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include "engine/store/database.hpp"
@@ -33,14 +34,17 @@ constexpr const char* kCharge = "keyflow_relay_charge";
 constexpr const char* kStats = "keyflow_relay_stats";
 constexpr const char* kDeleteExpired = "keyflow_relay_delete_expired";
 
+// What is to be published is in outbox_pending (migration 017): a row's id goes there when the
+// row is inserted unpublished, and leaves when the relay marks the row published.
+//
 // Why the claim cannot skip a row that commits late: ids come from a sequence at insert time, so
 // a transaction holding id 7 can commit after one holding id 8, and a relay tracking "the
 // highest id published so far" would pass 7 by for good. This query keeps no high-water mark;
-// it selects by published_at IS NULL, so 7 is picked up by the first round that runs after its
-// commit. Order within one key is not at risk either: every mutation of a key locks that key's
-// row (SELECT ... FOR UPDATE) before appending its event, so one key's outbox rows take their
-// ids and commit one after another, and a later event of a key is never visible while an
-// earlier one is not.
+// it reads outbox_pending, so 7 is picked up by the first round that runs after its commit.
+// Order within one key is not at risk either: every mutation of a key locks that key's row
+// (SELECT ... FOR UPDATE) before appending its event, so one key's outbox rows take their ids
+// and commit one after another, and a later event of a key is never visible while an earlier
+// one is not.
 //
 // Parked rows are skipped, and so is every later row of a parked row's aggregate: publishing
 // those would hand consumers a key's history with an event missing from the middle (an update
@@ -48,19 +52,26 @@ constexpr const char* kDeleteExpired = "keyflow_relay_delete_expired";
 // events wait, visible in the backlog and its age, until an operator requeues or deletes the
 // parked row; then they go out in their order. Other aggregates are not held up.
 constexpr const char* kClaimSql =
-    "SELECT id, event_id, aggregate_type, aggregate_id, event_type, payload::text, occurred_at, "
-    "attempts, traceparent FROM outbox o "
-    "WHERE published_at IS NULL AND parked_at IS NULL AND NOT EXISTS ("
+    "SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text, "
+    "o.occurred_at, o.attempts, o.traceparent FROM outbox_pending q "
+    // A lateral lookup by id, kept from being flattened into a join (LIMIT): with a backlog the
+    // planner would otherwise walk the whole outbox, published rows and all, to merge it with q.
+    "CROSS JOIN LATERAL (SELECT * FROM outbox WHERE id = q.id LIMIT 1) o "
+    "WHERE o.parked_at IS NULL AND NOT EXISTS ("
     " SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL"
     " AND p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id"
     " AND p.id < o.id) "
-    "ORDER BY id LIMIT $1";
+    "ORDER BY q.id LIMIT $1";
 
-// One statement for the whole round. published_at IS NULL: a row another relay published
-// meanwhile (after this one lost its lock) keeps its first publication time.
+// One statement for the whole round, a HOT update of each row (published_at is in no index).
+// Only rows still pending: one that another relay published meanwhile (after this one lost its
+// lock) keeps its first publication time. $1 is in ascending order; its ends bound the range
+// scanned (with a backlog, a bare = ANY would read all of outbox_pending).
 constexpr const char* kMarkSql =
-    "UPDATE outbox SET published_at = now() "
-    "WHERE id = ANY($1::bigint[]) AND published_at IS NULL";
+    "WITH done AS (DELETE FROM outbox_pending"
+    " WHERE id BETWEEN ($1::bigint[])[1] AND ($1::bigint[])[cardinality($1::bigint[])]"
+    " AND id = ANY($1::bigint[]) RETURNING id) "
+    "UPDATE outbox SET published_at = now() FROM done WHERE outbox.id = done.id";
 
 constexpr const char* kChargeSql =
     "UPDATE outbox SET attempts = attempts + 1, last_error = $2, "
@@ -68,23 +79,30 @@ constexpr const char* kChargeSql =
     "WHERE id = $1 AND published_at IS NULL AND parked_at IS NULL "
     "RETURNING parked_at IS NOT NULL";
 
-// Each part walks a partial index a short way: the count stops at its cap, min and max read
-// the two ends of the index, the parked rows are few.
+// Each part reads a short way: the count stops at its cap, min and max read the two ends of
+// outbox_pending's key, the parked rows are few.
 constexpr const char* kStatsSql =
-    "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE published_at IS NULL"
-    "         AND parked_at IS NULL LIMIT $1) AS t),"
-    " (SELECT max(id) - min(id) + 1 FROM outbox WHERE published_at IS NULL AND parked_at IS NULL),"
-    " (SELECT extract(epoch FROM occurred_at)::float8 FROM outbox"
-    "   WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT 1),"
-    " (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL)";
+    "WITH parked AS (SELECT id FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL) "
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox_pending q"
+    "         WHERE q.id NOT IN (SELECT id FROM parked) LIMIT $1) AS t),"
+    " (SELECT max(id) - min(id) + 1 FROM outbox_pending),"
+    " (SELECT extract(epoch FROM o.occurred_at)::float8 FROM outbox_pending q"
+    "   JOIN outbox o ON o.id = q.id WHERE o.parked_at IS NULL ORDER BY q.id LIMIT 1),"
+    " (SELECT count(*) FROM parked)";
 
-// Oldest first, a batch per statement: each statement locks only the rows it deletes, which
-// nothing else writes any more, and commits at once. A row someone else has locked is left for
-// a later run rather than waited for.
+// Oldest first, a batch per statement, from the head of the table: the first rows by id, up
+// to the first one still pending, that were published before the retention period. Ids grow
+// with time, so the head is where expired rows are; looking no further than one batch keeps a
+// run from reading the whole table when nothing has expired. Each statement locks only the
+// rows it deletes, which nothing else writes any more, and commits at once. A row someone else
+// has locked is left for a later run rather than waited for.
 constexpr const char* kDeleteExpiredSql =
     "DELETE FROM outbox WHERE id IN ("
-    " SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1)"
-    " ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+    " SELECT id FROM outbox WHERE id IN ("
+    "   SELECT id FROM outbox"
+    "   WHERE id < coalesce((SELECT min(id) FROM outbox_pending), 9223372036854775807)"
+    "   ORDER BY id LIMIT $2)"
+    " AND published_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)";
 
 }  // namespace
 
@@ -140,7 +158,8 @@ RelaySession::Claimed RelaySession::claim(std::size_t limit) {
   return claimed;
 }
 
-void RelaySession::mark_published(const std::vector<std::int64_t>& ids) {
+void RelaySession::mark_published(std::vector<std::int64_t> ids) {
+  std::sort(ids.begin(), ids.end());
   pqxx::nontransaction tx(*conn_);
   tx.exec_prepared(kMark, array_literal(ids));
 }

@@ -32,7 +32,7 @@ class RelaySession {
   Claimed claim(std::size_t limit);
 
   // Marks rows published now; a row already published keeps its first time.
-  void mark_published(const std::vector<std::int64_t>& ids);
+  void mark_published(std::vector<std::int64_t> ids);
 
   // Counts a refusal against a row and parks it on its max_attempts-th; returns whether it
   // was parked by this call.
