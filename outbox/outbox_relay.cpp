@@ -200,10 +200,14 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, Kafka
   }
   const auto claimed_at = SteadyClock::now();
 
-  auto delivery = deliver(session, records, producer, stop);
+  // A full batch: more rows are probably waiting, so they are read while this round's go out.
+  const bool read_ahead = result.full && !isolate_through_;
+  auto delivery = deliver(session, records, producer, stop, read_ahead);
   const auto delivered_at = SteadyClock::now();
   auto failed = delivery.failed;
   failed.insert(delivery.refused.begin(), delivery.refused.end());
+  // What was read ahead may hold later events of a key whose event failed here.
+  if (read_ahead && !failed.empty()) session.drop_read_ahead();
   const auto settlement = settle_round(records, delivery.acked, failed);
   if (!settlement.mark.empty()) session.mark_published(settlement.mark);
   if (options_.publish_latency != nullptr) observe_latency(records, settlement.mark);
@@ -272,7 +276,8 @@ void OutboxRelay::observe_latency(const std::vector<OutboxRecord>& records,
 
 OutboxRelay::Delivery OutboxRelay::deliver(RelaySession& session,
                                            const std::vector<OutboxRecord>& records,
-                                           KafkaProducer& producer, const std::stop_token& stop) {
+                                           KafkaProducer& producer, const std::stop_token& stop,
+                                           bool read_ahead) {
   Delivery delivery;
   delivery.acked.reserve(records.size());
   std::uint64_t errors = 0;
@@ -298,6 +303,13 @@ OutboxRelay::Delivery OutboxRelay::deliver(RelaySession& session,
     } else {
       ++delivery.produced;
     }
+  }
+  if (read_ahead) {
+    std::vector<std::int64_t> in_flight;
+    in_flight.reserve(records.size());
+    for (const auto& record : records)
+      in_flight.push_back(record.id);
+    session.read_ahead(records.size(), std::move(in_flight));
   }
 
   // librdkafka reports every accepted message within message.timeout.ms; the deadline only

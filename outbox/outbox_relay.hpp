@@ -119,8 +119,10 @@ class OutboxRelay {
   void prepare_round(std::unique_ptr<OutboxListener>& listener, bool& warm_up_producer);
   RoundResult publish_round(RelaySession& session, KafkaProducer& producer,
                             const std::stop_token& stop);
+  // Produces the round's records and waits for their reports; with read_ahead, the session
+  // claims the next round's rows meanwhile.
   Delivery deliver(RelaySession& session, const std::vector<OutboxRecord>& records,
-                   KafkaProducer& producer, const std::stop_token& stop);
+                   KafkaProducer& producer, const std::stop_token& stop, bool read_ahead);
   void observe_latency(const std::vector<OutboxRecord>& records,
                        const std::vector<std::int64_t>& marked) const;
   // Counts a refusal against the row; returns whether that parked it.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/store/database.hpp"
 
 namespace keyflow {
@@ -51,13 +53,15 @@ constexpr const char* kDeleteExpired = "keyflow_relay_delete_expired";
 // of a key whose creation they never saw), with nothing to tell them. Held back, the key's
 // events wait, visible in the backlog and its age, until an operator requeues or deletes the
 // parked row; then they go out in their order. Other aggregates are not held up.
+//
+// $2: the rows of the round in flight, when reading ahead (they are pending until it marks).
 constexpr const char* kClaimSql =
     "SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text, "
     "o.occurred_at, o.attempts, o.traceparent FROM outbox_pending q "
     // A lateral lookup by id, kept from being flattened into a join (LIMIT): with a backlog the
     // planner would otherwise walk the whole outbox, published rows and all, to merge it with q.
     "CROSS JOIN LATERAL (SELECT * FROM outbox WHERE id = q.id LIMIT 1) o "
-    "WHERE o.parked_at IS NULL AND NOT EXISTS ("
+    "WHERE q.id <> ALL($2::bigint[]) AND o.parked_at IS NULL AND NOT EXISTS ("
     " SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL"
     " AND p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id"
     " AND p.id < o.id) "
@@ -87,7 +91,8 @@ constexpr const char* kStatsSql =
     "         WHERE q.id NOT IN (SELECT id FROM parked) LIMIT $1) AS t),"
     " (SELECT max(id) - min(id) + 1 FROM outbox_pending),"
     " (SELECT extract(epoch FROM o.occurred_at)::float8 FROM outbox_pending q"
-    "   JOIN outbox o ON o.id = q.id WHERE o.parked_at IS NULL ORDER BY q.id LIMIT 1),"
+    "   CROSS JOIN LATERAL (SELECT * FROM outbox WHERE id = q.id LIMIT 1) o"  // as in kClaimSql
+    "   WHERE o.parked_at IS NULL ORDER BY q.id LIMIT 1),"
     " (SELECT count(*) FROM parked)";
 
 // Oldest first, a batch per statement, from the head of the table: the first rows by id, up
@@ -107,7 +112,7 @@ constexpr const char* kDeleteExpiredSql =
 }  // namespace
 
 RelaySession::RelaySession(const std::string& database_url)
-    : conn_(ConnectionPool::connect(database_url)) {
+    : url_(database_url), conn_(ConnectionPool::connect(database_url)) {
   // libpqxx 6 silently reconnects a broken connection on its next use. The new backend would
   // not hold the lock, so the session must fail instead and make the relay take the lock anew.
 #pragma GCC diagnostic push
@@ -131,15 +136,58 @@ RelaySession::RelaySession(const std::string& database_url)
   conn_->prepare(kDeleteExpired, kDeleteExpiredSql);
 }
 
+RelaySession::~RelaySession() {
+  drop_read_ahead();
+}
+
 bool RelaySession::try_take_lock() {
   pqxx::nontransaction tx(*conn_);
   return tx.exec_params1("SELECT pg_try_advisory_lock($1)", kRelayLockKey)[0].as<bool>();
 }
 
 RelaySession::Claimed RelaySession::claim(std::size_t limit) {
-  pqxx::nontransaction tx(*conn_);
-  const auto rows = tx.exec_prepared(kClaim, static_cast<std::int64_t>(limit));
+  if (ahead_.valid()) {
+    try {
+      auto claimed = ahead_.get();
+      if (claimed.limit == limit) return claimed;
+    } catch (const std::exception& e) {
+      // The lock's connection decides whether the session is sound; this one is only read.
+      spdlog::warn("outbox relay: reading ahead failed ({}); claiming again", e.what());
+      reader_.reset();
+    }
+  }
+  return claim_on(*conn_, limit, {});
+}
+
+void RelaySession::read_ahead(std::size_t limit, std::vector<std::int64_t> in_flight) {
+  drop_read_ahead();
+  ahead_ = std::async(std::launch::async, [this, limit, in_flight = std::move(in_flight)] {
+    if (!reader_) {
+      reader_ = ConnectionPool::connect(url_);
+      pqxx::nontransaction(*reader_).exec("SET application_name = 'keyflow-relay-read/" +
+                                          std::to_string(getpid()) + "'");
+      reader_->prepare(kClaim, kClaimSql);
+    }
+    return claim_on(*reader_, limit, in_flight);
+  });
+}
+
+void RelaySession::drop_read_ahead() {
+  if (!ahead_.valid()) return;
+  try {
+    ahead_.get();
+  } catch (const std::exception&) {
+    reader_.reset();
+  }
+}
+
+RelaySession::Claimed RelaySession::claim_on(pqxx::connection& conn, std::size_t limit,
+                                             const std::vector<std::int64_t>& excluded) {
+  pqxx::nontransaction tx(conn);
+  const auto rows =
+      tx.exec_prepared(kClaim, static_cast<std::int64_t>(limit), array_literal(excluded));
   Claimed claimed;
+  claimed.limit = limit;
   claimed.records.reserve(rows.size());
   claimed.attempts.reserve(rows.size());
   for (const auto& row : rows) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,10 +16,14 @@ namespace keyflow {
 
 // The relay's SQL, on the one connection that holds the relay lock, so that a round can only
 // succeed while the lock is held. Each statement is prepared once per session and runs on its
-// own (no BEGIN and COMMIT round trips).
+// own (no BEGIN and COMMIT round trips). Only reading ahead uses a second connection: it
+// changes nothing.
 class RelaySession {
  public:
   explicit RelaySession(const std::string& database_url);
+  ~RelaySession();
+  RelaySession(const RelaySession&) = delete;
+  RelaySession& operator=(const RelaySession&) = delete;
 
   // The session-level advisory lock every relay of a database competes for; held until this
   // connection closes, whatever its transactions do.
@@ -27,9 +32,19 @@ class RelaySession {
   struct Claimed {
     std::vector<OutboxRecord> records;  // in id order
     std::vector<int> attempts;          // each record's tries so far
+    std::size_t limit = 0;              // as asked for
   };
-  // The first `limit` unpublished rows in id order that no parked row holds back.
+  // The first `limit` unpublished rows in id order that no parked row holds back; what was read
+  // ahead for this limit, if anything was.
   Claimed claim(std::size_t limit);
+
+  // Starts claiming the next `limit` rows, those of the round in flight excluded, on a
+  // connection of its own, while the round waits for Kafka and marks (a round's claim is a
+  // third of its time). The next claim() takes them.
+  void read_ahead(std::size_t limit, std::vector<std::int64_t> in_flight);
+  // Waits for a read ahead and forgets it: after a failure in the round in flight it may hold
+  // a later event of a key whose earlier one has to go first.
+  void drop_read_ahead();
 
   // Marks rows published now; a row already published keeps its first time.
   void mark_published(std::vector<std::int64_t> ids);
@@ -50,7 +65,13 @@ class RelaySession {
   std::uint64_t delete_published_before(double retention_seconds, std::int64_t batch);
 
  private:
+  Claimed claim_on(pqxx::connection& conn, std::size_t limit,
+                   const std::vector<std::int64_t>& excluded);
+
+  std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::connection> reader_;  // used by read_ahead()'s task only
+  std::future<Claimed> ahead_;
 };
 
 // A connection that LISTENs on the outbox channel; notifications only wake the relay.

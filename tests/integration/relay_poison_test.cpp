@@ -188,5 +188,24 @@ TEST_F(RelayPoisonTest, EventsThatOvertookAFailedEventOfTheirKeyGoOutAgainAfterI
   EXPECT_EQ(column(ids[0], "attempts"), "0");
 }
 
+TEST_F(RelayPoisonTest, ARowReadAheadWaitsForTheFailedRowOfItsKeyBeforeIt) {
+  auto relay_options = poison_options();
+  // Every round is full, so each reads the next one's row while its own goes out.
+  relay_options.batch_size = 1;
+  auto relay = start_relay(relay_options);
+  warm_up(*relay);
+
+  push_produce_errors(1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  const auto ids = insert_together({{"key-x", R"({"n": 1})"}, {"key-x", R"({"n": 2})"}});
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }, 20s));
+
+  KafkaTestConsumer consumer(broker_.bootstrap_servers(), topic_for_aggregate("api_key"));
+  const auto messages = consumer.wait_for(3, 10s);
+  const auto by_key = test::values_by_key(messages);
+  // Event 2, read while event 1 was out, is not sent ahead of event 1's second try.
+  EXPECT_EQ(by_key.at("key-x"), (std::vector<std::string>{R"({"n": 1})", R"({"n": 2})"}));
+  EXPECT_EQ(column(ids[0], "attempts"), "1");
+}
+
 }  // namespace
 }  // namespace keyflow
