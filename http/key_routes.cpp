@@ -33,11 +33,10 @@ boost::json::object rotation_json(const Rotation& r) {
           {"grace_expires_at", json_or_null(r.old_key.grace_expires_at)}};
 }
 
-// Verify's answer, serialized at once: verify is the hot path. The fields of the key's JSON
-// (to_json) that verify shows are rendered alone, since the rest would be formatted only to be
-// dropped, and the document is built in a buffer on the stack instead of node by node on the
-// heap.
-Response verify_response(const VerifyResult& result) {
+// The key's part of verify's answer, without its braces: the fields of the key's JSON (to_json)
+// that verify shows, rendered alone, since the rest would be formatted only to be dropped. Made
+// once per cached state of the key (SharedKey::rendered), in a buffer on the stack.
+std::string verify_key_fields(const ApiKey& k) {
   std::array<unsigned char, 4096> buffer;
   boost::json::monotonic_resource memory(buffer.data(), buffer.size());
   const boost::json::storage_ptr storage(&memory);
@@ -49,30 +48,42 @@ Response verify_response(const VerifyResult& result) {
     return t ? text(format_timestamp(*t)) : boost::json::value(nullptr, storage);
   };
   boost::json::object out(storage);
-  out.reserve(13);
-  out.emplace("valid", result.code == VerifyCode::valid);
-  out.emplace("code", text(to_string(result.code)));
-  if (result.key) {
-    const auto& k = *result.key;
-    out.emplace("key_id", text(k.id));
-    out.emplace("organization_id", text(k.organization_id));
-    out.emplace("project_id", text_or_null(k.project_id));
-    out.emplace("environment_id", text_or_null(k.environment_id));
-    out.emplace("name", text(k.name));
-    boost::json::array scopes(storage);
-    scopes.reserve(k.scopes.size());
-    for (const auto& scope : k.scopes)
-      scopes.emplace_back(text(scope));
-    out.emplace("scopes", std::move(scopes));
-    out.emplace("enabled", k.enabled);
-    out.emplace("expires_at", time_or_null(k.expires_at));
-    out.emplace("replaced_by_key_id", text_or_null(k.replaced_by_key_id));
-    out.emplace("grace_expires_at", time_or_null(k.grace_expires_at));
-    out.emplace("meta", k.meta ? boost::json::parse(*k.meta, storage)
-                               : boost::json::value(nullptr, storage));
-  }
+  out.reserve(11);
+  out.emplace("key_id", text(k.id));
+  out.emplace("organization_id", text(k.organization_id));
+  out.emplace("project_id", text_or_null(k.project_id));
+  out.emplace("environment_id", text_or_null(k.environment_id));
+  out.emplace("name", text(k.name));
+  boost::json::array scopes(storage);
+  scopes.reserve(k.scopes.size());
+  for (const auto& scope : k.scopes)
+    scopes.emplace_back(text(scope));
+  out.emplace("scopes", std::move(scopes));
+  out.emplace("enabled", k.enabled);
+  out.emplace("expires_at", time_or_null(k.expires_at));
+  out.emplace("replaced_by_key_id", text_or_null(k.replaced_by_key_id));
+  out.emplace("grace_expires_at", time_or_null(k.grace_expires_at));
+  out.emplace("meta",
+              k.meta ? boost::json::parse(*k.meta, storage) : boost::json::value(nullptr, storage));
+  auto fields = boost::json::serialize(out);
+  return fields.substr(1, fields.size() - 2);
+}
+
+// Verify's answer: valid and code, then the key's fields as rendered for its cached state.
+Response verify_response(const VerifyResult& result) {
+  const bool valid = result.code == VerifyCode::valid;
+  const auto code = to_string(result.code);  // upper-case letters and underscores only
   Response response;
-  response.text = boost::json::serialize(out);
+  auto& body = response.text;
+  body.reserve(320);
+  body.append(valid ? R"({"valid":true,"code":")" : R"({"valid":false,"code":")");
+  body.append(code);
+  body.push_back('"');
+  if (result.key) {
+    body.push_back(',');
+    body.append(result.key->rendered(verify_key_fields));
+  }
+  body.push_back('}');
   return response;
 }
 

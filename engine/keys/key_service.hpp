@@ -117,7 +117,7 @@ struct VerifyRequest {
 
 struct VerifyResult {
   VerifyCode code = VerifyCode::not_found;
-  std::optional<ApiKey> key;  // set unless NOT_FOUND or MALFORMED
+  SharedKeyPtr key;  // set unless NOT_FOUND or MALFORMED
 };
 
 // Makes a committed key change visible to the verify caches of every serve process; the
@@ -178,7 +178,7 @@ class KeyService {
   std::size_t flush_usage();
 
  private:
-  std::optional<ApiKey> lookup(std::string_view key);
+  SharedKeyPtr lookup(std::string_view key);
   struct PlannedRotation;
   // The rules of one rotation and everything it will write; touches no database.
   PlannedRotation plan_rotation(const Actor& actor, const LockedRotation& locked, TimePoint now);

@@ -12,7 +12,7 @@
 
 namespace keyflow {
 
-std::optional<ApiKey> KeyService::lookup(std::string_view key) {
+SharedKeyPtr KeyService::lookup(std::string_view key) {
   const auto hash = hasher_.hash(key);
   std::uint64_t epoch = 0;
   if (cache_) {
@@ -20,8 +20,8 @@ std::optional<ApiKey> KeyService::lookup(std::string_view key) {
     epoch = cache_->epoch();
   }
   auto found = db_.transact([&](pqxx::work& txn) { return ApiKeyStore::find_by_hash(txn, hash); });
-  if (cache_) cache_->put(hash, found, epoch);
-  return found;
+  if (cache_) return cache_->put(hash, std::move(found), epoch);
+  return found ? std::make_shared<const SharedKey>(std::move(*found)) : SharedKeyPtr();
 }
 
 VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& request) {
@@ -29,14 +29,14 @@ VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& reques
     throw Error(errc::forbidden, "this key lacks the READ scope");
   }
   // The checksum turns away mistyped and made-up keys before any lookup.
-  if (!parse_key(request.key)) return {VerifyCode::malformed, std::nullopt};
-  auto found = lookup(request.key);
+  if (!parse_key(request.key)) return {VerifyCode::malformed, nullptr};
+  const auto found = lookup(request.key);
   // Keys outside the caller's tenant do not exist for it.
-  if (!found || !can_reach(caller, tenant_of(*found))) return {VerifyCode::not_found, std::nullopt};
+  if (!found || !can_reach(caller, tenant_of(*found))) return {VerifyCode::not_found, nullptr};
+  const auto& key = *found;
   const auto now = clock_.now();
-  const auto code = key_state_at(*found, now);
-  VerifyResult result{code, std::move(found)};
-  const auto& key = *result.key;
+  // The key's shared state, not a copy of it: verify answers from the cache every time.
+  VerifyResult result{key_state_at(key, now), found};
   if (result.code != VerifyCode::valid) return result;
   if (!key.allowed_cidrs.empty() && (!request.ip || !ip_in_any(*request.ip, key.allowed_cidrs))) {
     result.code = VerifyCode::forbidden;
@@ -48,19 +48,20 @@ VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& reques
       return result;
     }
   }
-  if (usage_) usage_->record(key.id, now);
+  if (usage_ && found->first_use_this_second(now)) usage_->record(key.id, now);
   return result;
 }
 
 std::optional<ApiKey> KeyService::authenticate(std::string_view key, std::string_view remote_ip) {
   if (!parse_key(key)) return std::nullopt;
-  auto found = lookup(key);
-  if (!found || key_state_at(*found, clock_.now()) != VerifyCode::valid) return std::nullopt;
+  const auto found = lookup(key);
+  const auto now = clock_.now();
+  if (!found || key_state_at(*found, now) != VerifyCode::valid) return std::nullopt;
   if (!found->allowed_cidrs.empty() && !ip_in_any(remote_ip, found->allowed_cidrs)) {
     return std::nullopt;
   }
-  if (usage_) usage_->record(found->id, clock_.now());
-  return found;
+  if (usage_ && found->first_use_this_second(now)) usage_->record(found->id, now);
+  return static_cast<const ApiKey&>(*found);
 }
 
 std::size_t KeyService::flush_usage() {

@@ -1,6 +1,7 @@
 #include "engine/keys/verify_cache.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace keyflow {
 namespace {
@@ -8,6 +9,16 @@ std::string as_key(const Bytes& hash) {
   return std::string(hash.begin(), hash.end());
 }
 }  // namespace
+
+bool SharedKey::first_use_this_second(TimePoint at) const {
+  const auto second =
+      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+  auto seen = use_second_.load(std::memory_order_relaxed);
+  while (seen < second) {
+    if (use_second_.compare_exchange_weak(seen, second, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
 
 VerifyCache::VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries,
                          std::size_t max_absent)
@@ -18,9 +29,17 @@ VerifyCache::VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std:
       max_entries_(std::max<std::size_t>(1, max_entries / shard_count_)),
       max_absent_(std::max<std::size_t>(1, max_absent / shard_count_)) {}
 
-VerifyCache::Shard& VerifyCache::shard_of(const std::string& hash) const {
-  // The hash is a keyed BLAKE2b: its first byte is as good as any other spread.
-  return shards_[hash.empty() ? 0 : static_cast<unsigned char>(hash[0]) % shard_count_];
+std::size_t VerifyCache::HashOfHash::operator()(std::string_view hash) const {
+  std::uint64_t code = 0;
+  if (hash.size() < sizeof code) return std::hash<std::string_view>()(hash);
+  std::memcpy(&code, hash.data(), sizeof code);
+  return code;
+}
+
+VerifyCache::Shard& VerifyCache::shard_of(std::string_view hash) const {
+  // The hash is a keyed BLAKE2b: its last byte is as good a spread as any, and apart from the
+  // bytes HashOfHash uses.
+  return shards_[hash.empty() ? 0 : static_cast<unsigned char>(hash.back()) % shard_count_];
 }
 
 std::span<VerifyCache::Shard> VerifyCache::used_shards() const {
@@ -31,54 +50,59 @@ bool VerifyCache::trusted(TimePoint now) const {
   return now.time_since_epoch().count() < trusted_until_.load(std::memory_order_acquire);
 }
 
-std::optional<std::optional<ApiKey>> VerifyCache::get(const Bytes& hash) {
+std::optional<SharedKeyPtr> VerifyCache::get(const Bytes& hash) {
   const auto now = clock_.now();
   if (!trusted(now)) return std::nullopt;
-  const auto h = as_key(hash);
+  const std::string_view h(reinterpret_cast<const char*>(hash.data()), hash.size());
   auto& shard = shard_of(h);
   std::lock_guard lock(shard.mutex);
-  if (const auto a = shard.absent.find(h); a != shard.absent.end()) {
-    if (a->second > now) return std::optional<ApiKey>();
-    shard.absent.erase(a);
-    return std::nullopt;
-  }
-  const auto it = shard.by_hash.find(h);
-  if (it == shard.by_hash.end()) return std::nullopt;
-  if (it->second.expires_at <= now) {
-    if (it->second.key) shard.hash_by_id.erase(it->second.key->id);
+  // Known keys first: they are what verify is asked about most; put() keeps a hash in one tier.
+  if (const auto it = shard.by_hash.find(h); it != shard.by_hash.end()) {
+    if (it->second.expires_at > now) return it->second.key;
+    shard.hash_by_id.erase(it->second.key->id);
     shard.by_hash.erase(it);
     return std::nullopt;
   }
-  return it->second.key;
+  if (const auto a = shard.absent.find(h); a != shard.absent.end()) {
+    if (a->second > now) return SharedKeyPtr();
+    shard.absent.erase(a);
+  }
+  return std::nullopt;
 }
 
 std::uint64_t VerifyCache::epoch() const {
   return epoch_.load();
 }
 
-void VerifyCache::put(const Bytes& hash, const std::optional<ApiKey>& key,
-                      std::uint64_t loaded_at_epoch) {
+SharedKeyPtr VerifyCache::put(const Bytes& hash, std::optional<ApiKey> key,
+                              std::uint64_t loaded_at_epoch) {
+  auto shared = key ? std::make_shared<const SharedKey>(std::move(*key)) : SharedKeyPtr();
   const auto now = clock_.now();
   const auto h = as_key(hash);
   auto& shard = shard_of(h);
   std::lock_guard lock(shard.mutex);
   // Under the shard's lock: an invalidation that bumped the epoch after this check erases
   // the entry once it gets the lock.
-  if (loaded_at_epoch != epoch_.load()) return;
-  if (!trusted(now)) return;
-  if (!key) {
+  if (loaded_at_epoch != epoch_.load()) return shared;
+  if (!trusted(now)) return shared;
+  if (!shared) {
+    if (const auto it = shard.by_hash.find(h); it != shard.by_hash.end()) {
+      shard.hash_by_id.erase(it->second.key->id);
+      shard.by_hash.erase(it);
+    }
     // Crude but bounded: start the tier over rather than track recency on the hot path.
     if (shard.absent.size() >= max_absent_) shard.absent.clear();
     shard.absent[h] = now + ttl_;
-    return;
+    return shared;
   }
   if (shard.by_hash.size() >= max_entries_) {
     shard.by_hash.clear();
     shard.hash_by_id.clear();
   }
   shard.absent.erase(h);
-  shard.by_hash[h] = Entry{key, now + ttl_};
-  shard.hash_by_id[key->id] = h;
+  shard.by_hash[h] = Entry{shared, now + ttl_};
+  shard.hash_by_id[shared->id] = h;
+  return shared;
 }
 
 void VerifyCache::invalidate_key(const std::string& key_id) {

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "engine/core/clock.hpp"
@@ -16,6 +18,30 @@
 #include "engine/core/model.hpp"
 
 namespace keyflow {
+
+// A key's state as the cache holds it: one copy, shared by every verify that reads it.
+struct SharedKey : ApiKey {
+  explicit SharedKey(ApiKey k) : ApiKey(std::move(k)) {}
+
+  // True for the first use of the key in each second: the one that is worth handing to the
+  // UsageRecorder (last_used_at is kept to the second), so that a busy key costs the
+  // recorder one entry a second rather than one per verify.
+  bool first_use_this_second(TimePoint at) const;
+
+  // What render(key) returns, rendered by the first caller only: the serve layer's verify
+  // answer for this state, which every later verify of the key sends as it is.
+  template <class Render>
+  const std::string& rendered(Render&& render) const {
+    std::call_once(rendered_once_, [&] { rendered_ = render(static_cast<const ApiKey&>(*this)); });
+    return rendered_;
+  }
+
+ private:
+  mutable std::atomic<std::int64_t> use_second_{std::numeric_limits<std::int64_t>::min()};
+  mutable std::once_flag rendered_once_;
+  mutable std::string rendered_;
+};
+using SharedKeyPtr = std::shared_ptr<const SharedKey>;
 
 // Key hash → the key's stored state, so that verify answers without the database. Entries are
 // dropped by key id when the key's events arrive from Kafka (every serve process reads them),
@@ -30,12 +56,13 @@ class VerifyCache {
   VerifyCache(const Clock& clock, std::chrono::milliseconds ttl, std::size_t max_entries = 100000,
               std::size_t max_absent = 10000);
 
-  // nullopt: not cached. A cached absent key is an engaged optional holding nullopt.
-  std::optional<std::optional<ApiKey>> get(const Bytes& hash);
+  // nullopt: not cached. A cached absent key is an engaged optional holding nullptr.
+  std::optional<SharedKeyPtr> get(const Bytes& hash);
   // Read epoch() before loading a key from the database and pass it to put(): a put whose
   // load raced with an invalidation is dropped, so stale state cannot slip back in.
   std::uint64_t epoch() const;
-  void put(const Bytes& hash, const std::optional<ApiKey>& key, std::uint64_t loaded_at_epoch);
+  // Returns the key as shared state (nullptr for an absent key), kept or not.
+  SharedKeyPtr put(const Bytes& hash, std::optional<ApiKey> key, std::uint64_t loaded_at_epoch);
   void invalidate_key(const std::string& key_id);
   void clear();
   // With a coherence protocol (engine/keys/cache_coherence.hpp), the cache answers only while the
@@ -47,16 +74,24 @@ class VerifyCache {
  private:
   static constexpr std::size_t kShards = 16;
   struct Entry {
-    std::optional<ApiKey> key;
+    SharedKeyPtr key;
     TimePoint expires_at;
   };
+  // Looked up by string_view (no copy of the hash per verify); the hashes are keyed BLAKE2b
+  // outputs, so their first bytes are as good a hash code as any.
+  struct HashOfHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view hash) const;
+  };
+  template <class T>
+  using ByHash = std::unordered_map<std::string, T, HashOfHash, std::equal_to<>>;
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, Entry> by_hash;     // known keys
-    std::unordered_map<std::string, TimePoint> absent;  // hash → until when it counts as absent
+    ByHash<Entry> by_hash;     // known keys
+    ByHash<TimePoint> absent;  // hash → until when it counts as absent
     std::unordered_map<std::string, std::string> hash_by_id;
   };
-  Shard& shard_of(const std::string& hash) const;
+  Shard& shard_of(std::string_view hash) const;
   std::span<Shard> used_shards() const;
   bool trusted(TimePoint now) const;
 

@@ -20,7 +20,7 @@ TEST(VerifyCache, ServesUntilTheTtlRunsOut) {
   EXPECT_FALSE(cache.get(h).has_value());
   cache.put(h, key_with_id("k1"), cache.epoch());
   ASSERT_TRUE(cache.get(h).has_value());
-  EXPECT_EQ(cache.get(h)->value().id, "k1");
+  EXPECT_EQ((*cache.get(h))->id, "k1");
   clock.advance(5s);
   EXPECT_FALSE(cache.get(h).has_value());
 }
@@ -31,7 +31,20 @@ TEST(VerifyCache, RemembersAbsentKeys) {
   cache.put({9}, std::nullopt, cache.epoch());
   const auto hit = cache.get({9});
   ASSERT_TRUE(hit.has_value());
-  EXPECT_FALSE(hit->has_value());
+  EXPECT_EQ(*hit, nullptr);
+}
+
+TEST(VerifyCache, AKeyLoadedAsAbsentIsNoLongerKnown) {
+  ManualClock clock(TimePoint(1000s));
+  VerifyCache cache(clock, 5s);
+  const Bytes h(32, 7);  // a hash's real length
+  cache.put(h, key_with_id("k1"), cache.epoch());
+  cache.put(h, std::nullopt, cache.epoch());
+  const auto hit = cache.get(h);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(*hit, nullptr);
+  cache.put(h, key_with_id("k1"), cache.epoch());
+  EXPECT_NE(*cache.get(h), nullptr);
 }
 
 TEST(VerifyCache, InvalidatesByKeyId) {
@@ -74,7 +87,7 @@ TEST(VerifyCache, AFloodOfUnknownKeysDoesNotPushKnownKeysOut) {
   }
   const auto hit = cache.get({0xff, 0xff});
   ASSERT_TRUE(hit.has_value()) << "the known key was evicted by absent ones";
-  ASSERT_TRUE(hit->has_value());
+  ASSERT_NE(*hit, nullptr);
   EXPECT_EQ((*hit)->id, "known");
   EXPECT_LE(cache.size(), 51u);
 }
@@ -93,6 +106,34 @@ TEST(VerifyCache, AnswersOnlyWhileTrusted) {
   cache.trust_until(clock.now() + 2s);
   EXPECT_FALSE(cache.get({2}).has_value()) << "kept what it loaded while untrusted";
   EXPECT_TRUE(cache.get({1}).has_value()) << "trusted again, it answers again";
+}
+
+TEST(VerifyCache, HandsOutOneSharedCopyOfAKey) {
+  ManualClock clock(TimePoint(1000s));
+  VerifyCache cache(clock, 60s);
+  const auto stored = cache.put({1}, key_with_id("k1"), cache.epoch());
+  EXPECT_EQ(*cache.get({1}), stored);
+  EXPECT_EQ(*cache.get({1}), stored) << "each verify would copy the key";
+}
+
+TEST(SharedKey, CountsTheFirstUseOfEachSecondOnly) {
+  const SharedKey key(key_with_id("k1"));
+  EXPECT_TRUE(key.first_use_this_second(TimePoint(10s)));
+  EXPECT_FALSE(key.first_use_this_second(TimePoint(10s + 999ms)));
+  EXPECT_FALSE(key.first_use_this_second(TimePoint(9s))) << "an older use moved it back";
+  EXPECT_TRUE(key.first_use_this_second(TimePoint(11s)));
+}
+
+TEST(SharedKey, RendersOnce) {
+  const SharedKey key(key_with_id("k1"));
+  int renders = 0;
+  const auto render = [&](const ApiKey& k) {
+    ++renders;
+    return "{" + k.id + "}";
+  };
+  EXPECT_EQ(key.rendered(render), "{k1}");
+  EXPECT_EQ(key.rendered(render), "{k1}");
+  EXPECT_EQ(renders, 1);
 }
 
 TEST(UsageRecorder, KeepsTheNewestUsePerKeyUntilTaken) {
