@@ -82,6 +82,7 @@ void OutboxRelay::run(std::stop_token stop) {
         active_ = true;
         standby_announced = false;
         isolate_through_.reset();
+        retention_cursor_ = 0;
         next_stats_ = next_retention = SteadyClock::now();
         spdlog::info("outbox relay: took the relay lock; publishing to {}", options_.brokers);
         warm_up_producer = true;
@@ -120,7 +121,11 @@ void OutboxRelay::run(std::stop_token stop) {
         next_retention = more ? now : now + options_.retention_interval;
       }
       // A full batch means more rows are probably waiting, and refused rows go again at once.
-      if (!round.full && round.permanent_failures == 0) wait_for_work(listener, stop);
+      // A round read ahead missed what committed after it was read, and the notifications of
+      // those commits may be drained already: look again before waiting.
+      if (!round.full && !round.read_ahead && round.permanent_failures == 0) {
+        wait_for_work(listener, stop);
+      }
     } catch (const std::exception& e) {
       // The lock lives and dies with the session: once the session fails another relay may
       // already hold it, so stop publishing and start over from taking the lock.
@@ -185,12 +190,14 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, Kafka
                                                     const std::stop_token& stop) {
   const auto started = SteadyClock::now();
   const std::size_t limit = isolate_through_ ? 1 : options_.batch_size;
+  const bool was_read_ahead = session.has_read_ahead();
   const auto claimed = session.claim(limit);
   const auto& records = claimed.records;
   if (isolate_through_ && (records.empty() || records.front().id > *isolate_through_)) {
     isolate_through_.reset();  // past the rows that failed together
   }
   RoundResult result;
+  result.read_ahead = was_read_ahead;
   result.claimed = records.size();
   result.full = records.size() == limit;
   if (records.empty()) {
@@ -206,8 +213,9 @@ OutboxRelay::RoundResult OutboxRelay::publish_round(RelaySession& session, Kafka
   const auto delivered_at = SteadyClock::now();
   auto failed = delivery.failed;
   failed.insert(delivery.refused.begin(), delivery.refused.end());
-  // What was read ahead may hold later events of a key whose event failed here.
-  if (read_ahead && !failed.empty()) session.drop_read_ahead();
+  // What was read ahead may hold later events of a key whose event failed here (or whose
+  // report never came).
+  if (read_ahead && delivery.acked.size() != records.size()) session.drop_read_ahead();
   const auto settlement = settle_round(records, delivery.acked, failed);
   if (!settlement.mark.empty()) session.mark_published(settlement.mark);
   if (options_.publish_latency != nullptr) observe_latency(records, settlement.mark);
@@ -390,9 +398,11 @@ bool OutboxRelay::delete_expired(RelaySession& session) {
   std::uint64_t deleted = 0;
   bool more = true;
   while (more && SteadyClock::now() - started < kRetentionBudget) {
-    const auto n = session.delete_published_before(retention, batch);
-    deleted += n;
-    more = static_cast<std::int64_t>(n) == batch;
+    const auto expired = session.delete_expired(retention_cursor_, retention, batch);
+    deleted += expired.deleted;
+    more = expired.more;
+    // A run that ends starts the next from the head again, where rows stepped over wait.
+    retention_cursor_ = more ? expired.last_id : 0;
   }
   if (deleted > 0) {
     spdlog::info("outbox relay: deleted {} published events older than {} s", deleted,

@@ -103,7 +103,8 @@ class OutboxRelay {
 
  private:
   struct RoundResult {
-    bool full = false;  // as many rows as asked for: more are probably waiting
+    bool full = false;        // as many rows as asked for: more are probably waiting
+    bool read_ahead = false;  // its rows were read while the round before went out
     std::size_t claimed = 0;
     std::size_t acked = 0;
     std::size_t transient_failures = 0;
@@ -139,6 +140,8 @@ class OutboxRelay {
   const Clock& clock_;
   ProducerOptions producer_options_;
   std::unique_ptr<KafkaProducer> producer_;  // used by run() only
+  // Where the running retention pass goes on (0: from the head of the table).
+  std::int64_t retention_cursor_ = 0;
   // Rows up to this id failed together in a batch with a permanent error: they are produced
   // one per round until the relay is past them, so that each failure is the row's own.
   std::optional<std::int64_t> isolate_through_;

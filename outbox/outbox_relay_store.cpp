@@ -95,19 +95,24 @@ constexpr const char* kStatsSql =
     "   WHERE o.parked_at IS NULL ORDER BY q.id LIMIT 1),"
     " (SELECT count(*) FROM parked)";
 
-// Oldest first, a batch per statement, from the head of the table: the first rows by id, up
-// to the first one still pending, that were published before the retention period. Ids grow
-// with time, so the head is where expired rows are; looking no further than one batch keeps a
-// run from reading the whole table when nothing has expired. Each statement locks only the
-// rows it deletes, which nothing else writes any more, and commits at once. A row someone else
-// has locked is left for a later run rather than waited for.
+// Oldest first, a batch per statement: the next `batch` rows by id after the cursor, of which
+// those published before the retention period go. A row that is not to go (unpublished,
+// parked, published again lately, locked) is stepped over, not waited for, and does not hold
+// up the rows after it. The pass goes on while the batch's last row occurred before the
+// period began: a row published before then occurred before then too, and ids grow with time,
+// so past that row there is nothing more to delete. Each statement locks only the rows it
+// deletes, which nothing else writes any more, and commits at once. Returns what went, the
+// last id looked at, and whether to go on.
 constexpr const char* kDeleteExpiredSql =
-    "DELETE FROM outbox WHERE id IN ("
-    " SELECT id FROM outbox WHERE id IN ("
-    "   SELECT id FROM outbox"
-    "   WHERE id < coalesce((SELECT min(id) FROM outbox_pending), 9223372036854775807)"
-    "   ORDER BY id LIMIT $2)"
-    " AND published_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)";
+    "WITH cutoff AS (SELECT now() - make_interval(secs => $2) AS at),"
+    " head AS (SELECT id, published_at < (SELECT at FROM cutoff) AS expired,"
+    "   occurred_at < (SELECT at FROM cutoff) AS old"
+    "   FROM outbox WHERE id > $1 ORDER BY id LIMIT $3),"
+    " gone AS (DELETE FROM outbox WHERE id IN ("
+    "   SELECT id FROM outbox WHERE id IN (SELECT id FROM head WHERE expired)"
+    "   FOR UPDATE SKIP LOCKED) RETURNING id) "
+    "SELECT (SELECT count(*) FROM gone), (SELECT max(id) FROM head),"
+    " (SELECT count(*) FROM head) = $3 AND (SELECT old FROM head ORDER BY id DESC LIMIT 1)";
 
 }  // namespace
 
@@ -166,6 +171,9 @@ void RelaySession::read_ahead(std::size_t limit, std::vector<std::int64_t> in_fl
       reader_ = ConnectionPool::connect(url_);
       pqxx::nontransaction(*reader_).exec("SET application_name = 'keyflow-relay-read/" +
                                           std::to_string(getpid()) + "'");
+      // Planned for each read with its values: the in-flight ids are then a constant array,
+      // which PostgreSQL checks through a hash table instead of one comparison per id per row.
+      pqxx::nontransaction(*reader_).exec("SET plan_cache_mode = force_custom_plan");
       reader_->prepare(kClaim, kClaimSql);
     }
     return claim_on(*reader_, limit, in_flight);
@@ -231,9 +239,15 @@ RelaySession::Backlog RelaySession::count_backlog(std::int64_t exact_up_to) {
   return backlog;
 }
 
-std::uint64_t RelaySession::delete_published_before(double retention_seconds, std::int64_t batch) {
+RelaySession::Expired RelaySession::delete_expired(std::int64_t after, double retention_seconds,
+                                                   std::int64_t batch) {
   pqxx::nontransaction tx(*conn_);
-  return tx.exec_prepared(kDeleteExpired, retention_seconds, batch).affected_rows();
+  const auto row = tx.exec_prepared1(kDeleteExpired, after, retention_seconds, batch);
+  Expired expired;
+  expired.deleted = row[0].as<std::uint64_t>();
+  expired.last_id = row[1].is_null() ? after : row[1].as<std::int64_t>();
+  expired.more = !row[2].is_null() && row[2].as<bool>();
+  return expired;
 }
 
 OutboxListener::OutboxListener(const std::string& database_url)

@@ -45,6 +45,7 @@ class RelaySession {
   // Waits for a read ahead and forgets it: after a failure in the round in flight it may hold
   // a later event of a key whose earlier one has to go first.
   void drop_read_ahead();
+  bool has_read_ahead() const { return ahead_.valid(); }
 
   // Marks rows published now; a row already published keeps its first time.
   void mark_published(std::vector<std::int64_t> ids);
@@ -60,9 +61,14 @@ class RelaySession {
   };
   Backlog count_backlog(std::int64_t exact_up_to);
 
-  // Deletes up to `batch` rows published longer ago than retention_seconds by PostgreSQL's
-  // clock; returns how many.
-  std::uint64_t delete_published_before(double retention_seconds, std::int64_t batch);
+  struct Expired {
+    std::uint64_t deleted = 0;
+    std::int64_t last_id = 0;  // where the next batch starts
+    bool more = false;         // the batch was full and its last row occurred before the period
+  };
+  // Deletes, of the `batch` rows after id `after`, those published longer ago than
+  // retention_seconds by PostgreSQL's clock.
+  Expired delete_expired(std::int64_t after, double retention_seconds, std::int64_t batch);
 
  private:
   Claimed claim_on(pqxx::connection& conn, std::size_t limit,

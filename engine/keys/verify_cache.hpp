@@ -23,9 +23,9 @@ namespace keyflow {
 struct SharedKey : ApiKey {
   explicit SharedKey(ApiKey k) : ApiKey(std::move(k)) {}
 
-  // True for the first use of the key in each second: the one that is worth handing to the
-  // UsageRecorder (last_used_at is kept to the second), so that a busy key costs the
-  // recorder one entry a second rather than one per verify.
+  // True for the first use of the key in each second: the one handed to the UsageRecorder,
+  // so that a busy key costs the recorder one entry a second rather than one per verify.
+  // last_used_at may then lag the latest use by up to a second.
   bool first_use_this_second(TimePoint at) const;
 
   // What render(key) returns, rendered by the first caller only: the serve layer's verify

@@ -12,8 +12,6 @@
 -- HOT update on the row's own page: no index entry, about 90 bytes of WAL.
 CREATE TABLE outbox_pending (id bigint PRIMARY KEY);
 
-INSERT INTO outbox_pending SELECT id FROM outbox WHERE published_at IS NULL;
-
 CREATE FUNCTION outbox_pending_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO outbox_pending SELECT id FROM new_rows WHERE published_at IS NULL;
@@ -41,6 +39,24 @@ END
 $$;
 CREATE TRIGGER outbox_pending_truncate AFTER TRUNCATE ON outbox
   FOR EACH STATEMENT EXECUTE FUNCTION outbox_pending_truncate();
+
+-- A row made unpublished again (republishing after a lost topic, docs/operations.md) is
+-- pending again. The mark sets published_at, which this WHEN never matches.
+CREATE FUNCTION outbox_pending_again() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO outbox_pending VALUES (NEW.id) ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER outbox_pending_again AFTER UPDATE OF published_at ON outbox
+  FOR EACH ROW WHEN (OLD.published_at IS NOT NULL AND NEW.published_at IS NULL)
+  EXECUTE FUNCTION outbox_pending_again();
+
+-- The rows pending now. After the triggers: creating them waited for the transactions writing
+-- to the outbox and keeps new ones out until this migration commits, so no row is missed.
+-- (A relay of the previous version still running marks without emptying outbox_pending; the
+-- new relay then publishes those rows once more, which at-least-once delivery allows.)
+INSERT INTO outbox_pending SELECT id FROM outbox WHERE published_at IS NULL;
 
 DROP INDEX outbox_unpublished;
 -- Retention now deletes from the head of the table (ids in order), see outbox_relay_store.cpp.

@@ -283,6 +283,19 @@ TEST_F(OutboxRelayTest, TakesTheLockAgainAfterItsSessionIsKilled) {
   EXPECT_TRUE(relay->relay->active());
 }
 
+TEST_F(OutboxRelayTest, ARowMadeUnpublishedAgainIsPublishedAgain) {
+  // How an operator republishes after a topic was lost (docs/operations.md).
+  const auto event = insert_event("key-1", R"({"n": 1})");
+  auto relay = start_relay(options());
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }, 15s));
+  exec("UPDATE outbox SET published_at = NULL WHERE id = " + std::to_string(event.id));
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }, 15s));
+  KafkaTestConsumer consumer(broker_.bootstrap_servers(), topic_for_aggregate("api_key"));
+  const auto messages = consumer.wait_for(2, 15s);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1].headers.at("ce_id"), event.event_id);
+}
+
 TEST_F(OutboxRelayTest, DrainsABacklogOfFiveThousandRows) {
   constexpr int kRows = 5000;
   {

@@ -19,10 +19,15 @@ class RelayRetentionTest : public test::RelayTest {
   }
 
   // Publication times are PostgreSQL's (published_at = now() at marking), and retention compares
-  // them with PostgreSQL's clock, so the test moves the rows into the past instead.
-  void published_ago(std::int64_t first_id, std::int64_t last_id, const std::string& ago) {
-    exec("UPDATE outbox SET published_at = now() - interval '" + ago + "' WHERE id BETWEEN " +
-         std::to_string(first_id) + " AND " + std::to_string(last_id));
+  // them with PostgreSQL's clock, so the test moves the rows into the past instead: published
+  // `ago`, having occurred a second before, or at `occurred_ago` when given.
+  void published_ago(std::int64_t first_id, std::int64_t last_id, const std::string& ago,
+                     const std::string& occurred_ago = "") {
+    const auto occurred = occurred_ago.empty() ? "interval '" + ago + "' + interval '1 second'"
+                                               : "interval '" + occurred_ago + "'";
+    exec("UPDATE outbox SET published_at = now() - interval '" + ago + "', occurred_at = now() - " +
+         occurred + " WHERE id BETWEEN " + std::to_string(first_id) + " AND " +
+         std::to_string(last_id));
   }
 };
 
@@ -60,6 +65,28 @@ TEST_F(RelayRetentionTest, DeletesOnlyPublishedRowsPastRetentionInSmallBatches) 
   ASSERT_TRUE(eventually([&] { return relay->relay->stats().deleted == 25; }, 15s));
   EXPECT_EQ(count("id = " + std::to_string(events[0].id)), 0);
   EXPECT_EQ(count("true"), 40 - 25 + 1);
+}
+
+TEST_F(RelayRetentionTest, RowsThatStayDoNotHoldUpTheExpiredRowsAfterThem) {
+  // At the head of the table: a parked row (never published) and rows published lately (say,
+  // republished); a batch holds no more than those.
+  exec(
+      "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, occurred_at, "
+      "parked_at, attempts, last_error) VALUES ('api_key', 'key-parked', 'api_key.updated', '{}', "
+      "now() - interval '30 days', now() - interval '29 days', 5, 'test')");
+  std::vector<test::InsertedEvent> events;
+  for (int i = 0; i < 45; ++i)
+    events.push_back(insert_event("key-" + std::to_string(i % 4), R"({"i": 1})"));
+  auto publisher = start_relay(options());
+  ASSERT_TRUE(eventually([&] { return unpublished() == 1; }, 15s));
+  publisher->stop();
+  published_ago(events[0].id, events[8].id, "1 day", "20 days");  // republished: kept
+  published_ago(events[9].id, events[44].id, "8 days");           // past retention: deleted
+
+  auto relay = start_relay(retention_options());
+  ASSERT_TRUE(eventually([&] { return relay->relay->stats().deleted == 36; }, 15s));
+  EXPECT_EQ(count("true"), 1 + 9);
+  EXPECT_EQ(count("parked_at IS NOT NULL"), 1);
 }
 
 TEST_F(RelayRetentionTest, ZeroRetentionKeepsPublishedRowsForEver) {
