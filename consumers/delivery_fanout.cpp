@@ -6,8 +6,6 @@
 #include <tuple>
 #include <vector>
 
-#include <spdlog/spdlog.h>
-
 #include "consumers/delivery_payload.hpp"
 #include "engine/webhooks/webhook_delivery_store.hpp"
 
@@ -54,15 +52,7 @@ DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& ev
     result.created = WebhookDeliveryStore::insert(txn, deliveries, now);
     return result;
   });
-  created_since_analyze_ += outcome.created;
-  if (created_since_analyze_ >= kAnalyzeEvery) {
-    created_since_analyze_ = 0;
-    try {
-      pool_.transact([](pqxx::work& txn) { WebhookDeliveryStore::analyze(txn); });
-    } catch (const std::exception& e) {
-      spdlog::debug("deliver: could not analyze webhook_deliveries: {}", e.what());
-    }
-  }
+  statistics_.written(outcome.created);
   return outcome;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "consumers/cloud_event.hpp"
+#include "consumers/delivery_statistics.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/store/database.hpp"
 
@@ -25,7 +26,8 @@ std::optional<std::string> scope_id(const boost::json::object& data, std::string
 // the same way), and this serves where deliveries are to exist without being sent now.
 class DeliveryFanout {
  public:
-  DeliveryFanout(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
+  DeliveryFanout(ConnectionPool& pool, const Clock& clock)
+      : pool_(pool), clock_(clock), statistics_(pool) {}
 
   struct Result {
     std::size_t matched = 0;  // subscriptions that match the event (summed over events)
@@ -38,15 +40,10 @@ class DeliveryFanout {
   // organization, project) among them: what a consumer does with a batch of messages.
   Result fan_out(const std::vector<CloudEvent>& events);
 
-  // After this many new deliveries, webhook_deliveries is analyzed: a backlog that grows
-  // faster than autovacuum looks (once a minute by default) would otherwise be planned as
-  // the near-empty table the statistics last saw, and each claim would scan it.
-  static constexpr std::size_t kAnalyzeEvery = 10000;
-
  private:
   ConnectionPool& pool_;
   const Clock& clock_;
-  std::size_t created_since_analyze_ = 0;
+  DeliveryStatistics statistics_;
 };
 
 }  // namespace keyflow

@@ -41,7 +41,12 @@ struct FirstAttemptFanout::Batch {
 
 FirstAttemptFanout::FirstAttemptFanout(ConnectionPool& pool, const Keyring& keyring,
                                        DeliverySender& sender, const Clock& clock, Options options)
-    : pool_(pool), box_(keyring), sender_(sender), clock_(clock), options_(options) {}
+    : pool_(pool),
+      box_(keyring),
+      sender_(sender),
+      clock_(clock),
+      options_(options),
+      statistics_(pool) {}
 
 FirstAttemptFanout::~FirstAttemptFanout() = default;
 
@@ -210,15 +215,7 @@ FirstAttemptFanout::Result FirstAttemptFanout::finish(Batch& batch) {
   if (changes.recovered > 0) {
     spdlog::info("deliver: {} subscriptions answer again", changes.recovered);
   }
-  written_since_analyze_ += written.size();
-  if (written_since_analyze_ >= DeliveryFanout::kAnalyzeEvery) {
-    written_since_analyze_ = 0;
-    try {
-      pool_.transact([](pqxx::work& txn) { WebhookDeliveryStore::analyze(txn); });
-    } catch (const std::exception& e) {
-      spdlog::debug("deliver: could not analyze webhook_deliveries: {}", e.what());
-    }
-  }
+  statistics_.written(written.size());
   return {batch.matched, written.size(), batch.sent.size()};
 }
 

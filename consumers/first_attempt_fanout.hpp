@@ -7,6 +7,7 @@
 
 #include "consumers/cloud_event.hpp"
 #include "consumers/delivery_sender.hpp"
+#include "consumers/delivery_statistics.hpp"
 #include "engine/core/clock.hpp"
 #include "engine/crypto/keyring.hpp"
 #include "engine/crypto/secret_box.hpp"
@@ -68,7 +69,7 @@ class FirstAttemptFanout {
   DeliverySender& sender_;
   const Clock& clock_;
   Options options_;
-  std::size_t written_since_analyze_ = 0;
+  DeliveryStatistics statistics_;
 };
 
 }  // namespace keyflow

@@ -329,8 +329,13 @@ void WebhookDeliveryStore::release(pqxx::work& txn, const std::string& id, TimeP
       id, sql_timestamp(lease_until));
 }
 
-void WebhookDeliveryStore::analyze(pqxx::work& txn) {
-  txn.exec("ANALYZE webhook_deliveries");
+double WebhookDeliveryStore::analyze(pqxx::work& txn) {
+  // The columns the claims and the delivery log filter and sort by; not the bodies.
+  txn.exec(
+      "ANALYZE webhook_deliveries (subscription_id, event_id, status, next_attempt_at,"
+      " locked_until, created_at, updated_at)");
+  return txn.exec1("SELECT reltuples FROM pg_class WHERE oid = 'webhook_deliveries'::regclass")[0]
+      .as<double>();
 }
 
 std::vector<std::pair<std::string, long>> WebhookDeliveryStore::pending_by_subscription(

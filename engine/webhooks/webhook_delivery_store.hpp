@@ -123,8 +123,8 @@ class WebhookDeliveryStore {
   static void release(pqxx::work& txn, const std::string& id, TimePoint lease_until);
 
   // Fresh planner statistics for webhook_deliveries (ANALYZE; a warning and nothing else
-  // for a role that does not own it).
-  static void analyze(pqxx::work& txn);
+  // for a role that does not own it); returns the table's row count as they now estimate it.
+  static double analyze(pqxx::work& txn);
   // How many deliveries wait, per subscription that has any (live or not).
   static std::vector<std::pair<std::string, long>> pending_by_subscription(pqxx::work& txn);
 
