@@ -27,7 +27,7 @@ std::optional<std::string> scope_id(const boost::json::object& data, std::string
 class DeliveryFanout {
  public:
   DeliveryFanout(ConnectionPool& pool, const Clock& clock)
-      : pool_(pool), clock_(clock), statistics_(pool) {}
+      : pool_(pool), clock_(clock), statistics_(pool, clock) {}
 
   struct Result {
     std::size_t matched = 0;  // subscriptions that match the event (summed over events)

@@ -11,7 +11,10 @@ namespace keyflow {
 void DeliveryStatistics::written(std::size_t rows) {
   since_ += rows;
   if (since_ < due_after_) return;
+  const auto now = clock_.now();
+  if (last_ && now - *last_ < kAtMostEvery) return;
   since_ = 0;
+  last_ = now;
   try {
     const auto table_rows =
         pool_.transact([](pqxx::work& txn) { return WebhookDeliveryStore::analyze(txn); });

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 
+#include "engine/core/clock.hpp"
 #include "engine/store/database.hpp"
 
 namespace keyflow {
@@ -11,12 +14,14 @@ namespace keyflow {
 // the near-empty table the statistics last saw, and each claim would scan it. ANALYZE reads a
 // sample of the table and sorts it column by column, a cost that grows with the table, so it
 // runs after a tenth of the table's rows were written (10 000 at the least), as autovacuum's
-// own threshold does, and only on the columns the claims filter and sort by.
+// own threshold does, no more than once in 10 s, and only on the columns the claims filter and
+// sort by.
 class DeliveryStatistics {
  public:
   static constexpr std::size_t kAtLeast = 10000;
+  static constexpr std::chrono::seconds kAtMostEvery{10};
 
-  explicit DeliveryStatistics(ConnectionPool& pool) : pool_(pool) {}
+  DeliveryStatistics(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
 
   // Counts rows written; analyzes the table when they are enough. Failing to is no error for
   // the caller (the next due time tries again).
@@ -24,8 +29,10 @@ class DeliveryStatistics {
 
  private:
   ConnectionPool& pool_;
+  const Clock& clock_;
   std::size_t since_ = 0;
   std::size_t due_after_ = kAtLeast;
+  std::optional<TimePoint> last_;
 };
 
 }  // namespace keyflow

@@ -46,7 +46,7 @@ FirstAttemptFanout::FirstAttemptFanout(ConnectionPool& pool, const Keyring& keyr
       sender_(sender),
       clock_(clock),
       options_(options),
-      statistics_(pool) {}
+      statistics_(pool, clock) {}
 
 FirstAttemptFanout::~FirstAttemptFanout() = default;
 
