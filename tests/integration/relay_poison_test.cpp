@@ -78,6 +78,27 @@ class RelayPoisonTest : public test::RelayTest {
     insert_event("warm-up", "{}");
     ASSERT_TRUE(eventually([&] { return unpublished() == 0 && relay->ready(); }, 15s));
   }
+
+  struct FirstFailed {
+    std::unique_ptr<test::RunningRelay> relay;
+    std::vector<std::int64_t> ids;
+    std::vector<std::string> values;  // key-x's messages, in the order the topic holds them
+  };
+  // Two events of key-x in one transaction while the broker fails the first Produce request,
+  // through a warm relay; waits until nothing is unpublished and `messages` have arrived.
+  FirstFailed publish_two_failing_the_first(const RelayOptions& relay_options,
+                                            std::size_t messages) {
+    FirstFailed result;
+    result.relay = start_relay(relay_options);
+    warm_up(*result.relay);
+    push_produce_errors(1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
+    result.ids = insert_together({{"key-x", R"({"n": 1})"}, {"key-x", R"({"n": 2})"}});
+    EXPECT_TRUE(eventually([&] { return unpublished() == 0; }, 20s));
+    KafkaTestConsumer consumer(broker_.bootstrap_servers(), topic_for_aggregate("api_key"));
+    auto by_key = test::values_by_key(consumer.wait_for(messages, 10s));
+    result.values = std::move(by_key["key-x"]);
+    return result;
+  }
 };
 
 TEST_F(RelayPoisonTest, ParksAnOversizedRowAndHoldsBackOnlyTheLaterRowsOfItsKey) {
@@ -169,42 +190,23 @@ TEST_F(RelayPoisonTest, EventsThatOvertookAFailedEventOfTheirKeyGoOutAgainAfterI
   // One message per ProduceRequest: the broker can fail the first and take the second.
   relay_options.producer_overrides["batch.num.messages"] = "1";
   relay_options.producer_overrides["linger.ms"] = "50";
-  auto relay = start_relay(relay_options);
-  warm_up(*relay);
-
-  push_produce_errors(1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
-  const auto ids = insert_together({{"key-x", R"({"n": 1})"}, {"key-x", R"({"n": 2})"}});
-  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }, 20s));
-
-  KafkaTestConsumer consumer(broker_.bootstrap_servers(), topic_for_aggregate("api_key"));
-  const auto messages = consumer.wait_for(4, 10s);
-  const auto by_key = test::values_by_key(messages);
+  const auto run = publish_two_failing_the_first(relay_options, 4);
   // Kafka took event 2 before event 1 failed; it is sent again after 1, so that the key's
   // latest message is its latest event.
-  EXPECT_EQ(by_key.at("key-x"),
-            (std::vector<std::string>{R"({"n": 2})", R"({"n": 1})", R"({"n": 2})"}));
-  EXPECT_EQ(relay->relay->stats().unmarked, 1u);
+  EXPECT_EQ(run.values, (std::vector<std::string>{R"({"n": 2})", R"({"n": 1})", R"({"n": 2})"}));
+  EXPECT_EQ(run.relay->relay->stats().unmarked, 1u);
   // Not the row's fault as far as the relay could tell: a batch failure is never charged.
-  EXPECT_EQ(column(ids[0], "attempts"), "0");
+  EXPECT_EQ(column(run.ids[0], "attempts"), "0");
 }
 
 TEST_F(RelayPoisonTest, ARowReadAheadWaitsForTheFailedRowOfItsKeyBeforeIt) {
   auto relay_options = poison_options();
   // Every round is full, so each reads the next one's row while its own goes out.
   relay_options.batch_size = 1;
-  auto relay = start_relay(relay_options);
-  warm_up(*relay);
-
-  push_produce_errors(1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
-  const auto ids = insert_together({{"key-x", R"({"n": 1})"}, {"key-x", R"({"n": 2})"}});
-  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }, 20s));
-
-  KafkaTestConsumer consumer(broker_.bootstrap_servers(), topic_for_aggregate("api_key"));
-  const auto messages = consumer.wait_for(3, 10s);
-  const auto by_key = test::values_by_key(messages);
+  const auto run = publish_two_failing_the_first(relay_options, 3);
   // Event 2, read while event 1 was out, is not sent ahead of event 1's second try.
-  EXPECT_EQ(by_key.at("key-x"), (std::vector<std::string>{R"({"n": 1})", R"({"n": 2})"}));
-  EXPECT_EQ(column(ids[0], "attempts"), "1");
+  EXPECT_EQ(run.values, (std::vector<std::string>{R"({"n": 1})", R"({"n": 2})"}));
+  EXPECT_EQ(column(run.ids[0], "attempts"), "1");
 }
 
 }  // namespace
