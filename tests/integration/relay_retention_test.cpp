@@ -29,6 +29,14 @@ class RelayRetentionTest : public test::RelayTest {
          occurred + " WHERE id BETWEEN " + std::to_string(first_id) + " AND " +
          std::to_string(last_id));
   }
+
+  // An event of 30 days ago, never published: parked the day after.
+  void insert_parked_event() {
+    exec(
+        "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, occurred_at, "
+        "parked_at, attempts, last_error) VALUES ('api_key', 'key-parked', 'api_key.updated', "
+        "'{}', now() - interval '30 days', now() - interval '29 days', 5, 'test')");
+  }
 };
 
 TEST_F(RelayRetentionTest, DeletesOnlyPublishedRowsPastRetentionInSmallBatches) {
@@ -45,10 +53,7 @@ TEST_F(RelayRetentionTest, DeletesOnlyPublishedRowsPastRetentionInSmallBatches) 
   // An old event that was never published (parked), and one published long ago but locked by
   // a session that keeps its transaction open: retention leaves the first alone for good and
   // does not wait for the second.
-  exec(
-      "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, occurred_at, "
-      "parked_at, attempts, last_error) VALUES ('api_key', 'key-parked', 'api_key.updated', '{}', "
-      "now() - interval '30 days', now() - interval '29 days', 5, 'test')");
+  insert_parked_event();
   pqxx::connection locker_conn(db_.url());
   pqxx::work locker(locker_conn);
   locker.exec("SELECT 1 FROM outbox WHERE id = " + std::to_string(events[0].id) + " FOR UPDATE");
@@ -70,10 +75,7 @@ TEST_F(RelayRetentionTest, DeletesOnlyPublishedRowsPastRetentionInSmallBatches) 
 TEST_F(RelayRetentionTest, RowsThatStayDoNotHoldUpTheExpiredRowsAfterThem) {
   // At the head of the table: a parked row (never published) and rows published lately (say,
   // republished); a batch holds no more than those.
-  exec(
-      "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, occurred_at, "
-      "parked_at, attempts, last_error) VALUES ('api_key', 'key-parked', 'api_key.updated', '{}', "
-      "now() - interval '30 days', now() - interval '29 days', 5, 'test')");
+  insert_parked_event();
   std::vector<test::InsertedEvent> events;
   for (int i = 0; i < 45; ++i)
     events.push_back(insert_event("key-" + std::to_string(i % 4), R"({"i": 1})"));
