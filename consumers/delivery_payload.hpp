@@ -15,4 +15,10 @@ std::string_view event_resource(std::string_view event_type);
 // {"id","event","resource","resourceId","timestamp","apiVersion","data"}, in that order.
 std::string delivery_body(std::string_view delivery_id, const CloudEvent& event);
 
+// The same, with the event's data as delivery_data() gives it: a fan-out serializes each
+// event's data once for all the subscriptions that receive it.
+std::string delivery_data(const CloudEvent& event);
+std::string delivery_body(std::string_view delivery_id, const CloudEvent& event,
+                          std::string_view data);
+
 }  // namespace keyflow

@@ -96,15 +96,20 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
   std::unordered_map<std::string, OpenedTarget> opened;
   std::unordered_map<std::string, std::size_t> held;
   std::vector<DueDelivery> sending;
+  // Each event's data, serialized once for all its subscriptions.
+  std::unordered_map<const CloudEvent*, std::string> data_of;
   for (auto& pair : pairs) {
     // Written already, or twice in the batch (a relay that crashed published it again).
     if (!existing.insert(pair.key()).second) continue;
     const auto& target = *pair.target;
     const auto& event = *pair.event;
-    FannedOutDelivery row{.delivery = {pair.id, target.id, event.id, event.type,
-                                       delivery_body(pair.id, event), event.traceparent},
-                          .attempt = std::nullopt,
-                          .lease_until = std::nullopt};
+    auto [data, fresh_data] = data_of.try_emplace(&event);
+    if (fresh_data) data->second = delivery_data(event);
+    FannedOutDelivery row{
+        .delivery = {pair.id, target.id, event.id, event.type,
+                     delivery_body(pair.id, event, data->second), event.traceparent},
+        .attempt = std::nullopt,
+        .lease_until = std::nullopt};
     bool send_now = !target.rate_limit && sending.size() < options_.max_per_batch;
     if (send_now) {
       auto [h, fresh] = held.try_emplace(target.id, 0);

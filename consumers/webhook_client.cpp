@@ -1,5 +1,6 @@
 #include "consumers/webhook_client.hpp"
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -152,6 +153,21 @@ struct WebhookClient::Impl {
     SSL_CTX_set_min_proto_version(tls_context.native_handle(), TLS1_2_VERSION);
   }
 
+  // A URL's parts, parsed once: deliveries to one subscription POST to the same URL.
+  std::shared_ptr<const Target> target_of(const std::string& url, std::string& error) {
+    {
+      std::lock_guard lock(mutex);
+      if (const auto it = targets.find(url); it != targets.end()) return it->second;
+    }
+    auto parsed = parse_target(url, error);
+    if (!parsed) return nullptr;
+    auto target = std::make_shared<const Target>(std::move(*parsed));
+    std::lock_guard lock(mutex);
+    if (targets.size() >= kMaxTargets) targets.clear();  // a bound, not a policy: rarely hit
+    targets.emplace(url, target);
+    return target;
+  }
+
   std::unique_ptr<Connection> take_idle(const std::string& key) {
     std::lock_guard lock(mutex);
     auto it = idle.find(key);
@@ -249,7 +265,7 @@ struct WebhookClient::Impl {
     const auto deadline = started + self->options.timeout;
     WebhookResponse response;
     std::string error;
-    const auto target = parse_target(request.url, error);
+    const auto target = self->target_of(request.url, error);
     if (!target) {
       response.error = error;
       co_return response;
@@ -306,6 +322,8 @@ struct WebhookClient::Impl {
   ssl::context tls_context;
   mutable std::mutex mutex;
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  static constexpr std::size_t kMaxTargets = 4096;
+  std::unordered_map<std::string, std::shared_ptr<const Target>> targets;
 };
 
 WebhookClient::WebhookClient(asio::any_io_executor executor, Options options)
