@@ -48,7 +48,7 @@ VerifyResult KeyService::verify(const Actor& caller, const VerifyRequest& reques
       return result;
     }
   }
-  if (usage_ && found->first_use_this_second(now)) usage_->record(key.id, now);
+  if (usage_ && found->first_use_this_minute(now)) usage_->record(key.id, now);
   return result;
 }
 
@@ -60,7 +60,7 @@ std::optional<ApiKey> KeyService::authenticate(std::string_view key, std::string
   if (!found->allowed_cidrs.empty() && !ip_in_any(remote_ip, found->allowed_cidrs)) {
     return std::nullopt;
   }
-  if (usage_ && found->first_use_this_second(now)) usage_->record(found->id, now);
+  if (usage_ && found->first_use_this_minute(now)) usage_->record(found->id, now);
   return static_cast<const ApiKey&>(*found);
 }
 

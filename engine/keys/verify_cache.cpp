@@ -10,12 +10,12 @@ std::string as_key(const Bytes& hash) {
 }
 }  // namespace
 
-bool SharedKey::first_use_this_second(TimePoint at) const {
-  const auto second =
-      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-  auto seen = use_second_.load(std::memory_order_relaxed);
-  while (seen < second) {
-    if (use_second_.compare_exchange_weak(seen, second, std::memory_order_relaxed)) return true;
+bool SharedKey::first_use_this_minute(TimePoint at) const {
+  const auto minute =
+      std::chrono::duration_cast<std::chrono::minutes>(at.time_since_epoch()).count();
+  auto seen = use_minute_.load(std::memory_order_relaxed);
+  while (seen < minute) {
+    if (use_minute_.compare_exchange_weak(seen, minute, std::memory_order_relaxed)) return true;
   }
   return false;
 }

@@ -116,12 +116,13 @@ TEST(VerifyCache, HandsOutOneSharedCopyOfAKey) {
   EXPECT_EQ(*cache.get({1}), stored) << "each verify would copy the key";
 }
 
-TEST(SharedKey, CountsTheFirstUseOfEachSecondOnly) {
+TEST(SharedKey, CountsTheFirstUseOfEachMinuteOnly) {
   const SharedKey key(key_with_id("k1"));
-  EXPECT_TRUE(key.first_use_this_second(TimePoint(10s)));
-  EXPECT_FALSE(key.first_use_this_second(TimePoint(10s + 999ms)));
-  EXPECT_FALSE(key.first_use_this_second(TimePoint(9s))) << "an older use moved it back";
-  EXPECT_TRUE(key.first_use_this_second(TimePoint(11s)));
+  EXPECT_TRUE(key.first_use_this_minute(TimePoint(600s)));
+  EXPECT_FALSE(key.first_use_this_minute(TimePoint(601s)));
+  EXPECT_FALSE(key.first_use_this_minute(TimePoint(659s + 999ms)));
+  EXPECT_FALSE(key.first_use_this_minute(TimePoint(599s))) << "an older use moved it back";
+  EXPECT_TRUE(key.first_use_this_minute(TimePoint(660s)));
 }
 
 TEST(SharedKey, RendersOnce) {
