@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 namespace keyflow {
 namespace {
@@ -10,9 +11,15 @@ std::string as_key(const Bytes& hash) {
 }
 }  // namespace
 
+SharedKey::SharedKey(ApiKey k)
+    : ApiKey(std::move(k)),
+      usage_phase_(std::hash<std::string>{}(id) %
+                   std::chrono::milliseconds(std::chrono::minutes(1)).count()) {}
+
 bool SharedKey::first_use_this_minute(TimePoint at) const {
   const auto minute =
-      std::chrono::duration_cast<std::chrono::minutes>(at.time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::minutes>(at.time_since_epoch() + usage_phase_)
+          .count();
   auto seen = use_minute_.load(std::memory_order_relaxed);
   while (seen < minute) {
     if (use_minute_.compare_exchange_weak(seen, minute, std::memory_order_relaxed)) return true;

@@ -21,13 +21,16 @@ namespace keyflow {
 
 // A key's state as the cache holds it: one copy, shared by every verify that reads it.
 struct SharedKey : ApiKey {
-  explicit SharedKey(ApiKey k) : ApiKey(std::move(k)) {}
+  explicit SharedKey(ApiKey k);
 
   // True for the first use of the key in each minute: the one handed to the UsageRecorder, so
   // that a busy key costs one row update a minute rather than one per verify or per second
   // (10 000 keys in steady use would otherwise be 10 000 updates a second). last_used_at may
   // then lag the latest use by up to a minute, finer than the day or hour most dashboards show.
+  // Each key's minutes start at a phase of its own (usage_phase), so that keys in steady use
+  // come due spread over the minute, not all in the flush after the clock's minute turns.
   bool first_use_this_minute(TimePoint at) const;
+  std::chrono::milliseconds usage_phase() const { return usage_phase_; }
 
   // What render(key) returns, rendered by the first caller only: the serve layer's verify
   // answer for this state, which every later verify of the key sends as it is.
@@ -38,6 +41,7 @@ struct SharedKey : ApiKey {
   }
 
  private:
+  std::chrono::milliseconds usage_phase_;
   mutable std::atomic<std::int64_t> use_minute_{std::numeric_limits<std::int64_t>::min()};
   mutable std::once_flag rendered_once_;
   mutable std::string rendered_;

@@ -1,5 +1,7 @@
 #include "engine/keys/verify_cache.hpp"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 namespace keyflow {
@@ -116,13 +118,24 @@ TEST(VerifyCache, HandsOutOneSharedCopyOfAKey) {
   EXPECT_EQ(*cache.get({1}), stored) << "each verify would copy the key";
 }
 
-TEST(SharedKey, CountsTheFirstUseOfEachMinuteOnly) {
+TEST(SharedKey, CountsTheFirstUseOfEachOfItsMinutesOnly) {
   const SharedKey key(key_with_id("k1"));
-  EXPECT_TRUE(key.first_use_this_minute(TimePoint(600s)));
-  EXPECT_FALSE(key.first_use_this_minute(TimePoint(601s)));
-  EXPECT_FALSE(key.first_use_this_minute(TimePoint(659s + 999ms)));
-  EXPECT_FALSE(key.first_use_this_minute(TimePoint(599s))) << "an older use moved it back";
-  EXPECT_TRUE(key.first_use_this_minute(TimePoint(660s)));
+  const auto minute = TimePoint(600s) - key.usage_phase();  // where one of the key's begins
+  EXPECT_TRUE(key.first_use_this_minute(minute));
+  EXPECT_FALSE(key.first_use_this_minute(minute + 1s));
+  EXPECT_FALSE(key.first_use_this_minute(minute + 59s + 999ms));
+  EXPECT_FALSE(key.first_use_this_minute(minute - 1s)) << "an older use moved it back";
+  EXPECT_TRUE(key.first_use_this_minute(minute + 60s));
+}
+
+TEST(SharedKey, KeysStartTheirMinutesAtPhasesSpreadOverTheMinute) {
+  std::set<std::int64_t> tenths;  // of the minute
+  for (int i = 0; i < 100; ++i) {
+    const SharedKey key(key_with_id("k" + std::to_string(i)));
+    EXPECT_LT(key.usage_phase(), 60s);
+    tenths.insert(key.usage_phase() / 6s);
+  }
+  EXPECT_EQ(tenths.size(), 10u) << "a hundred keys due in every tenth of the minute";
 }
 
 TEST(SharedKey, RendersOnce) {
