@@ -229,6 +229,35 @@ TEST_F(KeyFeaturesTest, LastUsedAtIsBatchedNotWrittenPerVerify) {
             std::chrono::time_point_cast<std::chrono::milliseconds>(server.f.clock.now()));
 }
 
+TEST_F(KeyFeaturesTest, LastUsedAtMovesOnceInEachOfTheKeysMinutes) {
+  const auto key = make_key();
+  const std::string id(key.at("id").as_string());
+  const auto last_used = [&] {
+    return *parse_timestamp(
+        server.client().get("/v1/api-keys/" + id).json().at("last_used_at").as_string());
+  };
+  // One second into the key's next minute (its minutes start at its own phase).
+  ApiKey of_id;
+  of_id.id = id;
+  const auto phase = SharedKey(of_id).usage_phase();
+  const auto since_epoch = server.f.clock.now().time_since_epoch() + phase;
+  const auto first = TimePoint(std::chrono::ceil<std::chrono::minutes>(since_epoch) + 1s - phase);
+  server.f.clock.set(first);
+  EXPECT_EQ(code_of({{"key", key.at("key")}}), "VALID");
+  EXPECT_EQ(server.keys.flush_usage(), 1u);
+  EXPECT_EQ(last_used(), first);
+
+  server.f.clock.set(first + 8s);  // the same minute, the key still cached
+  EXPECT_EQ(code_of({{"key", key.at("key")}}), "VALID");
+  EXPECT_EQ(server.keys.flush_usage(), 0u) << "a second write in the key's minute";
+  EXPECT_EQ(last_used(), first);
+
+  server.f.clock.set(first + 60s);  // the key's next minute
+  EXPECT_EQ(code_of({{"key", key.at("key")}}), "VALID");
+  EXPECT_EQ(server.keys.flush_usage(), 1u);
+  EXPECT_EQ(last_used(), first + 60s);
+}
+
 TEST_F(KeyFeaturesTest, ARotationWebhookSecretIsShownOnceAndCanBeReplaced) {
   auto c = server.client();
   // A schedule needs somewhere to send the new key.
