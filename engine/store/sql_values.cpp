@@ -67,6 +67,70 @@ std::string text_array_literal(const std::vector<std::string>& items) {
   return array.str();
 }
 
+namespace {
+
+// The binary array header: dimensions, the null flag, the element type, then the length and
+// lower bound of the one dimension (array_recv in PostgreSQL's arrayfuncs.c).
+constexpr std::size_t kArrayHeaderBytes = 20;
+constexpr std::int32_t kTextOid = 25;
+
+void write_int32(char* at, std::int32_t value) {
+  const auto v = static_cast<std::uint32_t>(value);
+  at[0] = static_cast<char>(v >> 24);
+  at[1] = static_cast<char>(v >> 16);
+  at[2] = static_cast<char>(v >> 8);
+  at[3] = static_cast<char>(v);
+}
+
+}  // namespace
+
+BinaryTextArray::BinaryTextArray(std::size_t reserve) : out_(kArrayHeaderBytes, '\0') {
+  out_.reserve(kArrayHeaderBytes + reserve);
+}
+
+void BinaryTextArray::put_int32(std::int32_t value) {
+  char bytes[4];
+  write_int32(bytes, value);
+  out_.append(bytes, sizeof bytes);
+}
+
+void BinaryTextArray::add(std::string_view item) {
+  put_int32(static_cast<std::int32_t>(item.size()));
+  out_.append(item);
+  ++count_;
+}
+
+void BinaryTextArray::add_optional(const std::optional<std::string>& item) {
+  if (item) {
+    add(*item);
+  } else {
+    add_null();
+  }
+}
+
+void BinaryTextArray::add_null() {
+  put_int32(-1);
+  has_null_ = true;
+  ++count_;
+}
+
+pqxx::binarystring BinaryTextArray::param() {
+  if (count_ == 0) {
+    // No dimensions, and so no length or lower bound either.
+    char empty[12];
+    write_int32(empty, 0);
+    write_int32(empty + 4, 0);
+    write_int32(empty + 8, kTextOid);
+    return pqxx::binarystring(empty, sizeof empty);
+  }
+  write_int32(out_.data(), 1);
+  write_int32(out_.data() + 4, has_null_ ? 1 : 0);
+  write_int32(out_.data() + 8, kTextOid);
+  write_int32(out_.data() + 12, count_);
+  write_int32(out_.data() + 16, 1);
+  return pqxx::binarystring(out_.data(), out_.size());
+}
+
 void ArrayLiteral::separate() {
   if (out_.size() > 1) out_ += ',';
 }

@@ -108,13 +108,14 @@ std::vector<std::string> WebhookDeliveryStore::insert_fanned_out(
     pqxx::work& txn, const std::vector<FannedOutDelivery>& rows, TimePoint at) {
   std::vector<std::string> written;
   if (rows.empty()) return written;
-  // A column a parameter: arrays parse several times faster than the rows as jsonb, and the
-  // bodies are most of the bytes.
+  // A column a parameter: arrays parse several times faster than the rows as jsonb. The texts
+  // go in the binary form, which the server copies instead of reading a character at a time:
+  // the bodies are most of the bytes.
   std::size_t body_bytes = 0;
   for (const auto& row : rows)
-    body_bytes += row.delivery.body.size() + 16;
-  ArrayLiteral id, subscription, event, type, body(body_bytes), traceparent, status, next_at,
-      locked_until, attempted_at, status_code, latency, error, response;
+    body_bytes += row.delivery.body.size() + 4;
+  BinaryTextArray id, type, body(body_bytes), traceparent, status, error, response;
+  ArrayLiteral subscription, event, next_at, locked_until, attempted_at, status_code, latency;
   for (const auto& row : rows) {
     const auto& d = row.delivery;
     id.add(d.id);
@@ -175,9 +176,9 @@ std::vector<std::string> WebhookDeliveryStore::insert_fanned_out(
       "  SELECT r.id, r.attempted_at, r.status_code, r.latency_ms, r.error, r.response_body"
       "   FROM r JOIN inserted USING (id) WHERE r.attempted_at IS NOT NULL)"
       " SELECT id FROM inserted",
-      id.str(), subscription.str(), event.str(), type.str(), body.str(), traceparent.str(),
-      status.str(), next_at.str(), locked_until.str(), attempted_at.str(), status_code.str(),
-      latency.str(), error.str(), response.str(), sql_timestamp(at));
+      id.param(), subscription.str(), event.str(), type.param(), body.param(), traceparent.param(),
+      status.param(), next_at.str(), locked_until.str(), attempted_at.str(), status_code.str(),
+      latency.str(), error.param(), response.param(), sql_timestamp(at));
   written.reserve(result.size());
   for (const auto& row : result)
     written.emplace_back(row[0].c_str());
