@@ -38,10 +38,12 @@ std::optional<CloudEvent> parse_cloud_event(const KafkaMessage& message, std::st
     error = "neither ce_subject nor a message key";
     return std::nullopt;
   }
-  if (!parse_timestamp(event.time)) {
+  const auto at = parse_timestamp(event.time);
+  if (!at) {
     error = "ce_time is missing or not RFC 3339";
     return std::nullopt;
   }
+  event.at = *at;
   boost::system::error_code ec;
   auto value = boost::json::parse(message.value, ec);
   if (ec || !value.is_object()) {

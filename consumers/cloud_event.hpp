@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 
 #include "consumers/kafka_consumer.hpp"
+#include "engine/core/clock.hpp"
 
 namespace keyflow {
 
@@ -17,6 +18,7 @@ struct CloudEvent {
   std::string source;       // ce_source
   std::string subject;      // ce_subject (the aggregate id), else the message key
   std::string time;         // ce_time, RFC 3339, as published
+  TimePoint at;             // ce_time read
   std::string traceparent;  // ce_traceparent when it is a valid one, else empty
   boost::json::object data;
 };

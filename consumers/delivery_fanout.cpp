@@ -43,7 +43,7 @@ DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& ev
       }
       result.matched += it->second.size();
       for (const auto& subscription : it->second) {
-        auto id = new_delivery_id();
+        auto id = delivery_id_for(subscription, event.id, event.at);
         auto body = delivery_body(id, event);
         deliveries.push_back({std::move(id), subscription, event.id, event.type, std::move(body),
                               event.traceparent});

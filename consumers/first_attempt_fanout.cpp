@@ -63,7 +63,6 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
     const SubscriptionTarget* target;
     const CloudEvent* event;
     std::string id;
-    std::string key() const { return target->id + " " + event->id; }  // as existing() has it
   };
   std::vector<Pair> pairs;
   std::unordered_set<std::string> existing;
@@ -80,13 +79,13 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
         it = matches.emplace(std::move(audience), std::move(targets)).first;
       }
       for (const auto& target : it->second)
-        pairs.push_back({&target, &event, delivery_id_for(target.id, event.id)});
+        pairs.push_back({&target, &event, delivery_id_for(target.id, event.id, event.at)});
     }
-    std::vector<std::pair<std::string, std::string>> keys;
-    keys.reserve(pairs.size());
+    std::vector<std::string> ids;
+    ids.reserve(pairs.size());
     for (const auto& pair : pairs)
-      keys.emplace_back(pair.target->id, pair.event->id);
-    const auto found = WebhookDeliveryStore::existing(txn, keys);
+      ids.push_back(pair.id);
+    const auto found = WebhookDeliveryStore::existing(txn, ids);
     existing = {found.begin(), found.end()};
   });
   batch->matched = pairs.size();
@@ -100,7 +99,7 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
   std::unordered_map<const CloudEvent*, std::string> data_of;
   for (auto& pair : pairs) {
     // Written already, or twice in the batch (a relay that crashed published it again).
-    if (!existing.insert(pair.key()).second) continue;
+    if (!existing.insert(pair.id).second) continue;
     const auto& target = *pair.target;
     const auto& event = *pair.event;
     auto [data, fresh_data] = data_of.try_emplace(&event);

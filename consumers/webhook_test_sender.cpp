@@ -44,7 +44,7 @@ std::string WebhookTestSender::send_test_event(const std::string& subscription_i
   const auto now = clock_.now();
   // Past the client's deadline, as the deliverer leases: the attempt ends before the lease.
   const auto lease_until = now + options_.request_timeout + std::chrono::seconds(30);
-  const auto id = new_delivery_id();
+  const auto id = new_delivery_id(now);
   auto row = pool_.transact([&](pqxx::work& txn) {
     const auto event_id = new_uuid();
     WebhookDeliveryStore::insert(txn,

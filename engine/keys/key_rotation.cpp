@@ -51,7 +51,7 @@ Rotation KeyService::rotate(const Actor& actor, const std::string& id,
 
 RotationDelivery KeyService::rotation_delivery(const Rotation& rotation, TimePoint now) {
   RotationDelivery delivery;
-  delivery.id = new_delivery_id();
+  delivery.id = new_delivery_id(now);
   delivery.old_key_id = rotation.old_key.id;
   delivery.new_key_id = rotation.new_key.id;
   delivery.url = *rotation.new_key.rotation_webhook_url;

@@ -83,21 +83,15 @@ std::vector<SubscriptionTarget> WebhookDeliveryStore::matching_targets(
   return targets;
 }
 
-std::vector<std::string> WebhookDeliveryStore::existing(
-    pqxx::work& txn, const std::vector<std::pair<std::string, std::string>>& pairs) {
+std::vector<std::string> WebhookDeliveryStore::existing(pqxx::work& txn,
+                                                        const std::vector<std::string>& ids) {
   std::vector<std::string> found;
-  if (pairs.empty()) return found;
-  ArrayLiteral subscriptions, events;
-  for (const auto& [subscription, event] : pairs) {
-    subscriptions.add(subscription);
-    events.add(event);
-  }
-  const auto rows = txn.exec_params(
-      "SELECT d.subscription_id::text || ' ' || d.event_id::text"
-      " FROM unnest($1::bigint[], $2::uuid[]) AS p (subscription_id, event_id)"
-      " JOIN webhook_deliveries d"
-      "   ON d.subscription_id = p.subscription_id AND d.event_id = p.event_id",
-      subscriptions.str(), events.str());
+  if (ids.empty()) return found;
+  BinaryTextArray array;
+  for (const auto& id : ids)
+    array.add(id);
+  const auto rows = txn.exec_params("SELECT id FROM webhook_deliveries WHERE id = ANY($1::text[])",
+                                    array.param());
   found.reserve(rows.size());
   for (const auto& row : rows)
     found.emplace_back(row[0].c_str());
@@ -209,7 +203,7 @@ std::size_t WebhookDeliveryStore::insert(pqxx::work& txn,
              "  $2::timestamptz, $2::timestamptz, $2::timestamptz"
              " FROM jsonb_to_recordset($1::jsonb) AS r(id text, subscription_id bigint,"
              "  event_id uuid, event_type text, body text, traceparent text)"
-             " ON CONFLICT (subscription_id, event_id) DO NOTHING",
+             " ON CONFLICT (id) DO NOTHING",
              boost::json::serialize(rows), sql_timestamp(at))
           .affected_rows());
 }

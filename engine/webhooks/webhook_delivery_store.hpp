@@ -78,19 +78,18 @@ class WebhookDeliveryStore {
       const std::optional<std::string>& organization_id,
       const std::optional<std::string>& project_id, TimePoint now);
 
-  // The (subscription, event) pairs among `pairs` that have a delivery already (an event
-  // consumed again), whatever its id, each as "subscription_id event_id".
-  static std::vector<std::string> existing(
-      pqxx::work& txn, const std::vector<std::pair<std::string, std::string>>& pairs);
+  // The delivery ids among `ids` written already (an event consumed again: its deliveries' ids
+  // are their pairs', delivery_id_for).
+  static std::vector<std::string> existing(pqxx::work& txn, const std::vector<std::string>& ids);
 
   // The deliveries and the attempts of those tried, in one statement; a delivery already
-  // recorded for its (subscription, event) or id is left as it is, and its attempt is not
-  // recorded. Returns the ids written.
+  // recorded (its id, which is its pair's) is left as it is, and its attempt is not recorded.
+  // Returns the ids written.
   static std::vector<std::string> insert_fanned_out(pqxx::work& txn,
                                                     const std::vector<FannedOutDelivery>& rows,
                                                     TimePoint at);
 
-  // In one statement; a delivery already recorded for its (subscription, event) is left as it
+  // In one statement; a delivery already recorded (its id, which is its pair's) is left as it
   // is. Returns how many were new.
   static std::size_t insert(pqxx::work& txn, const std::vector<NewWebhookDelivery>& deliveries,
                             TimePoint at);

@@ -1,6 +1,8 @@
 #include "engine/webhooks/webhook_message.hpp"
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
 
 #include <sodium.h>
@@ -9,16 +11,36 @@
 
 namespace keyflow {
 
-std::string new_delivery_id() {
-  // 62^27 > 2^160, so 20 random bytes fill 27 base62 digits without loss.
-  std::array<std::uint8_t, 20> random{};
-  randombytes_buf(random.data(), random.size());
-  return "msg_" + base62_encode(random, 27);
+namespace {
+
+constexpr std::int64_t kKsuidEpoch = 1400000000;  // 2014-05-13T16:53:20Z
+constexpr std::size_t kPayloadBytes = 16;
+
+}  // namespace
+
+std::string ksuid_message_id(TimePoint at, std::span<const std::uint8_t, kPayloadBytes> payload) {
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count() - kKsuidEpoch;
+  const auto stamp = static_cast<std::uint32_t>(std::clamp<std::int64_t>(seconds, 0, UINT32_MAX));
+  // Big-endian time, then the payload: 62^27 > 2^160, so the 20 bytes fill 27 base62 digits
+  // without loss, and the digits are in ASCII order, so the ids sort as their numbers do.
+  std::array<std::uint8_t, 4 + kPayloadBytes> id{};
+  for (std::size_t i = 0; i < 4; ++i)
+    id[i] = static_cast<std::uint8_t>(stamp >> (8 * (3 - i)));
+  std::copy(payload.begin(), payload.end(), id.begin() + 4);
+  return "msg_" + base62_encode(id, 27);
 }
 
-std::string delivery_id_for(std::string_view subscription_id, std::string_view event_id) {
+std::string new_delivery_id(TimePoint at) {
+  std::array<std::uint8_t, kPayloadBytes> random{};
+  randombytes_buf(random.data(), random.size());
+  return ksuid_message_id(at, random);
+}
+
+std::string delivery_id_for(std::string_view subscription_id, std::string_view event_id,
+                            TimePoint event_time) {
   static constexpr std::string_view kContext = "keyflow webhook delivery";
-  std::array<std::uint8_t, 20> digest{};
+  std::array<std::uint8_t, kPayloadBytes> digest{};
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, digest.size());
   const auto add = [&state](std::string_view part) {
@@ -32,7 +54,7 @@ std::string delivery_id_for(std::string_view subscription_id, std::string_view e
   add(subscription_id);
   add(event_id);
   crypto_generichash_final(&state, digest.data(), digest.size());
-  return "msg_" + base62_encode(digest, 27);
+  return ksuid_message_id(event_time, digest);
 }
 
 bool is_delivery_id(std::string_view text) {

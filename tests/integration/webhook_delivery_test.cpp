@@ -130,12 +130,13 @@ class WebhookDeliveryTest : public ::testing::Test {
   PublishedEvent publish(const std::string& type = "api_key.created",
                          const std::string& subject = "3518437208883201",
                          std::optional<std::string> event_id = std::nullopt,
-                         std::optional<std::string> organization = std::nullopt) {
+                         std::optional<std::string> organization = std::nullopt,
+                         std::optional<std::string> time = std::nullopt) {
     PublishedEvent e;
     e.id = event_id.value_or(random_uuid());
     e.type = type;
     e.subject = subject;
-    e.time = format_timestamp(clock.now());
+    e.time = time.value_or(format_timestamp(clock.now()));
     e.data = {{"id", subject},
               {"organization_id", organization.value_or(organization_id)},
               {"project_id", nullptr},
@@ -364,8 +365,9 @@ TEST_F(WebhookDeliveryTest, ReconsumingAnEventCreatesNoSecondDelivery) {
     RunningDeliverer deliverer(options(), master_key, clock);
     ASSERT_TRUE(receiver.wait_for(1, 30s));
   }
-  // The relay may publish an event twice; and a new group reads the topic from its start.
-  publish("api_key.created", subject, event.id);
+  // The relay may publish an event twice (the same outbox row: its id and its time); and a new
+  // group reads the topic from its start.
+  publish("api_key.created", subject, event.id, std::nullopt, event.time);
   // Same key, so the same partition, after the duplicates: once it arrives they were consumed.
   publish("api_key.updated", subject);
   auto o = options();
@@ -646,7 +648,8 @@ TEST_F(WebhookDeliveryTest, AttemptsAndTheBacklogAreMeasured) {
   db.exec(
       "INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, body)"
       " VALUES ('" +
-      new_delivery_id() + "', " + waits.id + ", gen_random_uuid(), 'api_key.created', '{}')");
+      new_delivery_id(clock.now()) + "', " + waits.id +
+      ", gen_random_uuid(), 'api_key.created', '{}')");
   db.exec("UPDATE webhook_subscriptions SET status = 'disabled' WHERE id = " + off.id);
   Metrics metrics;
   auto o = options();
@@ -856,7 +859,7 @@ TEST_F(WebhookDeliveryTest, AFirstAttemptIsWrittenOnceInItsOutcome) {
   // The webhook-id is the pair's: a first attempt sent again after a crash, before its row was
   // written, carries the same one.
   const auto id = receiver.requests().at(0).header("webhook-id");
-  EXPECT_EQ(id, delivery_id_for(subscription.id, event.id));
+  EXPECT_EQ(id, delivery_id_for(subscription.id, event.id, *parse_timestamp(event.time)));
   EXPECT_EQ(text("SELECT id FROM webhook_deliveries"), id);
   expect_nothing_more_than(1);
 }

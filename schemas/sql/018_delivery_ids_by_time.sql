@@ -1,0 +1,11 @@
+-- Delivery ids are KSUIDs from now on (msg_ and 27 base62 characters, as before): the event's
+-- time in seconds, then the 16 bytes derived from the (subscription, event) pair. New rows go in
+-- at the end of the primary key and of the indexes that end in the id, instead of at random
+-- places in them, which was most of what writing a delivery cost PostgreSQL.
+--
+-- The id stands for its pair, so the unique index on the pair, another place a random key went
+-- in, is not kept. A delivery that an older deliverer wrote under an id of the old form and whose
+-- event is consumed again after the upgrade (its offset not yet committed) is written once more
+-- under its new id: at-least-once delivery allows it, and it can happen only to the events in
+-- flight at the upgrade.
+ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_subscription_id_event_id_key;
