@@ -4,8 +4,9 @@
 -- places in them, which was most of what writing a delivery cost PostgreSQL.
 --
 -- The id stands for its pair, so the unique index on the pair, another place a random key went
--- in, is not kept. A delivery that an older deliverer wrote under an id of the old form and whose
--- event is consumed again after the upgrade (its offset not yet committed) is written once more
--- under its new id: at-least-once delivery allows it, and it can happen only to the events in
--- flight at the upgrade.
+-- in, is not kept. An upgrade caveat: a delivery written before it, under an id of the old form,
+-- is not recognised when its event is consumed again after it (an event in flight at the
+-- upgrade, or the topic read again from its start by a new consumer group or after the group's
+-- offsets expired); the event is then delivered once more under its new id, as it would be
+-- once its old delivery row had gone by retention.
 ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_subscription_id_event_id_key;
