@@ -38,12 +38,10 @@ std::optional<CloudEvent> parse_cloud_event(const KafkaMessage& message, std::st
     error = "neither ce_subject nor a message key";
     return std::nullopt;
   }
-  const auto at = parse_timestamp(event.time);
-  if (!at) {
+  if (!parse_timestamp(event.time)) {
     error = "ce_time is missing or not RFC 3339";
     return std::nullopt;
   }
-  event.at = *at;
   boost::system::error_code ec;
   auto value = boost::json::parse(message.value, ec);
   if (ec || !value.is_object()) {
@@ -52,6 +50,10 @@ std::optional<CloudEvent> parse_cloud_event(const KafkaMessage& message, std::st
   }
   event.data = std::move(value.as_object());
   return event;
+}
+
+TimePoint event_time(const CloudEvent& event) {
+  return parse_timestamp(event.time).value_or(TimePoint{});
 }
 
 }  // namespace keyflow

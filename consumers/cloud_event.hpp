@@ -18,7 +18,6 @@ struct CloudEvent {
   std::string source;       // ce_source
   std::string subject;      // ce_subject (the aggregate id), else the message key
   std::string time;         // ce_time, RFC 3339, as published
-  TimePoint at;             // ce_time read
   std::string traceparent;  // ce_traceparent when it is a valid one, else empty
   boost::json::object data;
 };
@@ -27,5 +26,9 @@ struct CloudEvent {
 // ce_type, ce_time or the subject missing, ce_time malformed, or a value that is not a JSON
 // object.
 std::optional<CloudEvent> parse_cloud_event(const KafkaMessage& message, std::string& error);
+
+// The event's time (ce_time) as a time point; the epoch when it does not read, which
+// parse_cloud_event has ruled out for the events it returns.
+TimePoint event_time(const CloudEvent& event);
 
 }  // namespace keyflow

@@ -42,8 +42,9 @@ DeliveryFanout::Result DeliveryFanout::fan_out(const std::vector<CloudEvent>& ev
         it = matches.emplace(std::move(audience), std::move(subscriptions)).first;
       }
       result.matched += it->second.size();
+      const auto at = event_time(event);
       for (const auto& subscription : it->second) {
-        auto id = delivery_id_for(subscription, event.id, event.at);
+        auto id = delivery_id_for(subscription, event.id, at);
         auto body = delivery_body(id, event);
         deliveries.push_back({std::move(id), subscription, event.id, event.type, std::move(body),
                               event.traceparent});

@@ -78,8 +78,9 @@ std::shared_ptr<FirstAttemptFanout::Batch> FirstAttemptFanout::start(
             txn, event.type, std::get<1>(audience), std::get<2>(audience), now);
         it = matches.emplace(std::move(audience), std::move(targets)).first;
       }
+      const auto at = event_time(event);
       for (const auto& target : it->second)
-        pairs.push_back({&target, &event, delivery_id_for(target.id, event.id, event.at)});
+        pairs.push_back({&target, &event, delivery_id_for(target.id, event.id, at)});
     }
     std::vector<std::string> ids;
     ids.reserve(pairs.size());
